@@ -1,0 +1,1 @@
+"""allocopt: solver-backed allocation formulations."""
