@@ -1,0 +1,51 @@
+"""Importers: public benchmark formats -> allocopt instance documents (with their reference optima).
+
+Each importer takes one file and returns a list of instance documents (one file may hold many
+instances); ``allocopt import FORMAT FILE... --out DIR`` writes each as ``DIR/<name>.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from allocopt.errors import UsageError
+from allocopt.importers import orlib, pisinger
+
+
+@dataclass(frozen=True)
+class Importer:
+    name: str
+    read: Callable[[Path], list[dict[str, Any]]]
+    summary: str
+
+
+IMPORTERS: dict[str, Importer] = {
+    imp.name: imp
+    for imp in (
+        Importer(
+            "pisinger",
+            pisinger.read_plain,
+            "Pisinger large-scale / artemisa 0/1 knapsack file: 'n C', n lines 'v w', optional optimal x line; "
+            "optimum from the sibling '<dir>-optimum/<name>' file when present",
+        ),
+        Importer(
+            "pisinger-csv",
+            pisinger.read_csv,
+            "Pisinger's original CSV files (many instances each, with z and the optimal x)",
+        ),
+        Importer(
+            "orlib-mknap",
+            orlib.read_mknap,
+            "OR-Library mknap1 / mknapcb multi-dimensional knapsack files (K problems, 'n m opt' each)",
+        ),
+    )
+}
+
+
+def importer(name: str) -> Importer:
+    if name not in IMPORTERS:
+        raise UsageError(f"unknown import format {name!r}; formats: {', '.join(IMPORTERS)}")
+    return IMPORTERS[name]

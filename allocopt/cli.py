@@ -1,0 +1,318 @@
+"""The ``allocopt`` command line: solve, validate, check, import, methods.
+
+Exit status: 0 when every file was solved to a status other than ``error`` (infeasible is an
+answer); 1 when any solve ended in ``error`` (or ``check`` rejected a solution); 2 for bad usage or an
+invalid input file, in which case nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from allocopt.api import check, solve
+from allocopt.envelope import Instance, instance_from_dict, load, load_solution, write_json_atomic
+from allocopt.errors import AllocoptError, InstanceError, UsageError
+from allocopt.registry import problem, problems
+from allocopt.result import Result
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+SOLUTION_SUFFIX = ".solution.json"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except AllocoptError as exc:
+        print(f"allocopt: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("allocopt: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="allocopt", description="Solve allocation problems from instance files.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("solve", help="solve instance files; writes <stem>.solution.json for each")
+    p.add_argument("paths", nargs="+", type=Path, help="instance files, or directories (every *.json below)")
+    p.add_argument("--method", default="auto", help="method name (see 'allocopt methods'); default auto")
+    p.add_argument("--solver", default=None, help="engine for methods that use one, e.g. highs, cbc")
+    p.add_argument("--time-limit", type=float, default=None, metavar="SEC", help="time limit per instance")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help="write solutions here, not beside the inputs")
+    p.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="method option (value read as JSON when it parses, else as text); repeatable",
+    )
+    p.set_defaults(run=_solve)
+
+    p = sub.add_parser("validate", help="validate instance (or solution) files")
+    p.add_argument("paths", nargs="+", type=Path)
+    p.set_defaults(run=_validate)
+
+    p = sub.add_parser("check", help="re-verify a solution file against its instance")
+    p.add_argument("instance", type=Path)
+    p.add_argument("solution", type=Path)
+    p.set_defaults(run=_check)
+
+    from allocopt.importers import IMPORTERS
+
+    p = sub.add_parser(
+        "import",
+        help="convert public benchmark files to instance files",
+        epilog="formats:\n" + "\n".join(f"  {i.name}: {i.summary}" for i in IMPORTERS.values()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("format", help=f"one of: {', '.join(IMPORTERS)}")
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--out", type=Path, required=True, metavar="DIR")
+    p.set_defaults(run=_import)
+
+    p = sub.add_parser("methods", help="list the methods of each problem, with their options")
+    p.add_argument("problem", nargs="?", default=None)
+    p.set_defaults(run=_methods)
+    return parser
+
+
+# ------------------------------------------------------------------------------------------------ solve
+def instance_files(paths: Sequence[Path]) -> list[Path]:
+    """Files named on the command line, and every ``*.json`` below named directories (solutions skipped)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.json") if not p.name.endswith(SOLUTION_SUFFIX))
+            if not found:
+                raise UsageError(f"{path}: no *.json instance files below this directory")
+            files.extend(found)
+        elif path.exists():
+            files.append(path)
+        else:
+            raise UsageError(f"{path}: no such file or directory")
+    return files
+
+
+def _parse_options(pairs: Sequence[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--option expects KEY=VALUE, got {pair!r}")
+        try:
+            options[key] = json.loads(text)
+        except json.JSONDecodeError:
+            options[key] = text
+    return options
+
+
+def _solution_path(file: Path, out: Path | None) -> Path:
+    stem = file.name[: -len(".json")] if file.name.endswith(".json") else file.name
+    return (out or file.parent) / f"{stem}{SOLUTION_SUFFIX}"
+
+
+def _solve(args: argparse.Namespace) -> int:
+    files = instance_files(args.paths)
+    options = _parse_options(args.option)
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out}: exists and is not a directory")
+    # Everything that can be wrong with the inputs is found before anything is written.
+    instances: list[Instance] = []
+    errors: list[str] = []
+    for file in files:
+        try:
+            instances.append(load(file))
+        except InstanceError as exc:
+            errors.append(str(exc))
+    if errors:
+        for e in errors:
+            print(f"allocopt: error: {e}", file=sys.stderr)
+        print(f"allocopt: {len(errors)} invalid input file(s); nothing was solved or written", file=sys.stderr)
+        return EXIT_USAGE
+    if args.method != "auto":
+        for inst in instances:
+            try:
+                inst.spec.method(args.method, inst.data)
+            except UsageError as exc:
+                raise UsageError(f"{inst.source}: {exc}") from None
+    targets = [_solution_path(f, args.out) for f in files]
+    if len(set(targets)) != len(targets):
+        raise UsageError("two inputs would write the same solution file (same name into --out); solve them separately")
+    inputs = {f.resolve() for f in files}
+    clash = next((t for t in targets if t.resolve() in inputs), None)
+    if clash is not None:
+        raise UsageError(f"refusing to overwrite input file {clash}")
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+
+    progress = _Progress(len(files), sys.stderr) if len(files) > 1 else None
+    rows, failed = [], False
+    for k, (inst, target) in enumerate(zip(instances, targets, strict=True)):
+        if progress:
+            progress.show(k, inst.name)
+        result = _solve_one(inst, args.method, args.solver, args.time_limit, options)
+        write_json_atomic(target, result.to_dict(), protect=inputs)
+        failed |= result.status == "error"
+        rows.append(_row(inst, result))
+    if progress:
+        progress.done()
+    _print_table(rows, sys.stdout)
+    for inst, row in zip(instances, rows, strict=True):
+        if row[2] == "error":
+            print(f"allocopt: {inst.source}: {row[-1]}", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _solve_one(
+    inst: Instance, method: str, solver: str | None, time_limit: float | None, options: dict[str, Any]
+) -> Result:
+    try:
+        return solve(inst, method=method, solver=solver, time_limit=time_limit, **options)
+    except AllocoptError:
+        raise
+    except Exception as exc:  # a bug or an engine crash: report it as this file's error, go on with the rest
+        return Result(
+            problem=inst.problem,
+            instance=inst.name,
+            status="error",
+            objective=None,
+            bound=None,
+            gap=None,
+            method=method,
+            solver=solver,
+            runtime_s=0.0,
+            verified=False,
+            solution=None,
+            message=f"{type(exc).__name__}: {exc}",
+        )
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.10g}"
+
+
+def _row(inst: Instance, r: Result) -> list[str]:
+    gap = "-" if r.gap is None else f"{r.gap:.2e}" if r.gap else "0"
+    return [
+        inst.name,
+        r.method,
+        r.status,
+        _num(r.objective),
+        _num(r.bound),
+        gap,
+        f"{r.runtime_s:.3f}s",
+        _num(inst.reference_optimum),
+        r.message or "",
+    ]
+
+
+def _print_table(rows: list[list[str]], out: TextIO) -> None:
+    header = ["instance", "method", "status", "objective", "bound", "gap", "time", "reference"]
+    table = [header] + [row[: len(header)] for row in rows]
+    widths = [max(len(r[c]) for r in table) for c in range(len(header))]
+    for r in table:
+        out.write(
+            "  ".join(
+                cell.ljust(w) if c < 3 else cell.rjust(w) for c, (cell, w) in enumerate(zip(r, widths, strict=True))
+            ).rstrip()
+            + "\n"
+        )
+
+
+class _Progress:
+    """A one-line progress bar on stderr (a line per file when stderr is not a terminal)."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total, self.stream = total, stream
+        self.tty = stream.isatty()
+
+    def show(self, k: int, name: str) -> None:
+        width = 30
+        filled = width * k // self.total
+        bar = "#" * filled + "-" * (width - filled)
+        line = f"[{bar}] {k}/{self.total} {name}"
+        if self.tty:
+            self.stream.write("\r" + line[:100].ljust(100))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def done(self) -> None:
+        self.show(self.total, "done")
+        if self.tty:
+            self.stream.write("\n")
+
+
+# ------------------------------------------------------------------------------------- other commands
+def _validate(args: argparse.Namespace) -> int:
+    bad = 0
+    for path in args.paths:
+        try:
+            if path.name.endswith(SOLUTION_SUFFIX):
+                doc = load_solution(path)
+                print(f"ok  {path}: {doc['problem']} solution ({doc['status']})")
+            else:
+                inst = load(path)
+                print(f"ok  {path}: {inst.spec.describe(inst.data)}")
+        except InstanceError as exc:
+            bad += 1
+            print(f"allocopt: error: {exc}", file=sys.stderr)
+    return EXIT_USAGE if bad else EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    inst = load(args.instance)
+    doc = load_solution(args.solution)
+    verdict = check(inst, doc)
+    if verdict.feasible:
+        print(f"verified: {args.solution} is feasible for {args.instance}, objective {verdict.objective:.10g}")
+        return EXIT_OK
+    print(f"not verified: {verdict.reason}")
+    return EXIT_FAILED
+
+
+def _import(args: argparse.Namespace) -> int:
+    from allocopt.importers import importer
+
+    imp = importer(args.format)
+    inputs = {f.resolve() for f in args.files}
+    pending: list[tuple[Path, dict[str, Any]]] = []
+    for file in args.files:
+        if not file.is_file():
+            raise UsageError(f"{file}: no such file")
+        for doc in imp.read(file):
+            instance_from_dict(doc, source=f"{file} -> {doc['name']}")  # never write what would not load
+            pending.append((args.out / f"{doc['name']}.json", doc))
+    args.out.mkdir(parents=True, exist_ok=True)
+    for target, doc in pending:
+        write_json_atomic(target, doc, protect=inputs)
+        ref = doc.get("reference", {}).get("optimum")
+        print(f"wrote {target}" + (f" (optimum {ref})" if ref is not None else ""))
+    return EXIT_OK
+
+
+def _methods(args: argparse.Namespace) -> int:
+    names = [args.problem] if args.problem else sorted(problems())
+    for name in names:
+        spec = problem(name)
+        print(f"{name} ({spec.sense}imize)")
+        for m in spec.methods.values():
+            engines = ", ".join("any Pyomo solver (default highs)" if s == "*pyomo" else s for s in m.solvers) or "-"
+            print(f"  {m.name:<12} {'exact' if m.exact else 'bound'}  solvers: {engines}")
+            print(f"      {m.summary}")
+            for opt, text in m.options.items():
+                print(f"      -o {opt}=...  {text}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
