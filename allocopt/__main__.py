@@ -1,0 +1,7 @@
+"""``python -m allocopt`` runs the command line."""
+
+import sys
+
+from allocopt.cli import main
+
+sys.exit(main())
