@@ -23,7 +23,7 @@ def brute_force_knapsack(data: dict[str, Any]) -> float | None:
     values = data["values"]
     n = len(values)
     weights = data["weights"]
-    rows = weights if n and isinstance(weights[0], list) else [weights]
+    rows = weights if weights and isinstance(weights[0], list) else [weights]
     caps = data["capacity"] if isinstance(data["capacity"], list) else [data["capacity"]]
     copies = data.get("copies", [1] * n)
     groups = data.get("groups")

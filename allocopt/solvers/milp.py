@@ -131,6 +131,12 @@ def solve_model(
         raise UsageError(f"time limit must be positive, got {time_limit}")
     if not 0 <= mip_gap < 1:
         raise UsageError(f"mip_gap must be in [0, 1), got {mip_gap}")
+    if next(model.component_data_objects(pyo.Var, active=True), None) is None:
+        # Solvers answer "unknown" to a model without variables (an instance with no items): its
+        # objective is a constant, optimal by definition.
+        objective = next(model.component_data_objects(pyo.Objective, active=True), None)
+        value = _finite(pyo.value(objective.expr)) if objective is not None else 0.0
+        return MilpRun("solved", value, value, solver, "emptyModel")
     if solver in CONTRIB_SOLVERS:
         if not _contrib(solver).available():
             raise UsageError(f"solver {solver!r} is not installed; available: {', '.join(available_solvers())}")

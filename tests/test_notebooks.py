@@ -1,0 +1,128 @@
+"""Execute every teaching notebook and check the key numbers it prints (DESIGN.md, principle 10).
+
+Each notebook in ``notebooks/`` is run top to bottom with nbclient, from the ``notebooks/`` folder (so its
+relative paths work), on an ipykernel started with this test's own interpreter (never whatever ``python3``
+kernelspec happens to be installed). Any cell error fails the test. A notebook may end with a cell that
+prints one line ``KEY_NUMBERS {json}``; the checks below hold its numbers to the relations they must satisfy.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from traitlets import default
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK_DIR = ROOT / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+KNAPSACK_NOTEBOOK = "01_knapsack_budgeting.ipynb"
+CELL_TIMEOUT_S = 300
+KEY_PREFIX = "KEY_NUMBERS "
+PROBE = "import sys; print('KERNEL_EXECUTABLE', sys.executable)"
+
+
+class _ThisInterpreterSpecs(KernelSpecManager):
+    """Resolves every kernel name to ipykernel on ``sys.executable``, the interpreter running the tests."""
+
+    def get_kernel_spec(self, kernel_name: str, *args: Any, **kwargs: Any) -> KernelSpec:
+        return KernelSpec(
+            name=kernel_name,
+            argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            display_name=f"Python ({sys.executable})",
+            language="python",
+        )
+
+
+class _ThisInterpreterKernelManager(AsyncKernelManager):
+    @default("kernel_spec_manager")
+    def _kernel_spec_manager_default(self) -> KernelSpecManager:
+        return _ThisInterpreterSpecs(parent=self)
+
+
+@functools.cache
+def _execute(path: Path) -> nbformat.NotebookNode:
+    """Run the notebook (a copy in memory; the file is not touched) and return it with its outputs."""
+    if importlib.util.find_spec("ipykernel") is None:
+        pytest.fail(f"ipykernel is not installed for {sys.executable}: pip install -e '.[test]'")
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    nb.cells.append(nbformat.v4.new_code_cell(PROBE))
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",
+        kernel_manager_class=_ThisInterpreterKernelManager,
+        timeout=CELL_TIMEOUT_S,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute()  # raises CellExecutionError, naming the cell, on the first error
+    probe = _stdout(nb.cells.pop())
+    assert probe.split(maxsplit=1) == ["KERNEL_EXECUTABLE", sys.executable], f"kernel ran on {probe!r}"
+    return nb
+
+
+def _stdout(cell: nbformat.NotebookNode) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream").strip()
+
+
+def _key_numbers(nb: nbformat.NotebookNode) -> dict[str, Any]:
+    lines = [
+        line[len(KEY_PREFIX) :]
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for line in _stdout(cell).splitlines()
+        if line.startswith(KEY_PREFIX)
+    ]
+    assert len(lines) == 1, f"expected one {KEY_PREFIX.strip()} line, found {len(lines)}"
+    return json.loads(lines[0])
+
+
+def _check_knapsack_notebook(key: dict[str, Any]) -> None:
+    # 1. 0/1 knapsack: two exact methods and brute force agree; an extra constraint cannot add value.
+    assert key["budget_milp"] == key["budget_dp"] == key["budget_brute_force"] == 130
+    assert key["budget_extended"] <= key["budget_milp"]
+    # 2. Greedy with Dantzig's bound against the optimum published with the Pisinger instance.
+    instance = ROOT / "instances" / "knapsack" / "pisinger" / "knapPI_3_10000_1000_1.json"
+    published = json.loads(instance.read_text())["reference"]["optimum"]
+    assert key["pisinger_reference"] == key["pisinger_dp"] == published
+    assert key["pisinger_greedy"] <= published <= key["pisinger_bound"]
+    assert key["pisinger_gap"] >= 0
+    # 3. Multiple choice: the convex-hull greedy's value and LP bound bracket the exact optimum.
+    assert key["choice_greedy"] <= key["choice_exact"] <= key["choice_greedy_bound"]
+    # 4. Rollout allocation: the marginal greedy is exact (equals the MILP) and beats the uniform allocation.
+    assert key["rollout_marginal"] == pytest.approx(key["rollout_milp"], abs=1e-9)
+    assert key["rollout_marginal"] > key["rollout_uniform"]
+    assert key["big_optimal"] > key["big_uniform"]
+    # 5. Online policies: the offline optimum is never below what they collect.
+    assert key["online_zcl_ratio"] >= 1 and key["online_fair_ratio"] >= 1
+
+
+KEY_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {KNAPSACK_NOTEBOOK: _check_knapsack_notebook}
+
+
+def test_the_notebooks_are_found() -> None:
+    names = [p.name for p in NOTEBOOKS]
+    assert KNAPSACK_NOTEBOOK in names, f"{KNAPSACK_NOTEBOOK} not in {NOTEBOOK_DIR}: found {names}"
+    assert set(KEY_CHECKS) <= set(names)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_runs(path: Path) -> None:
+    nb = _execute(path)
+    errors = [o for cell in nb.cells for o in cell.get("outputs", []) if o.output_type == "error"]
+    assert not errors, [f"{e.ename}: {e.evalue}" for e in errors]
+
+
+@pytest.mark.parametrize("name", sorted(KEY_CHECKS))
+def test_notebook_key_numbers(name: str) -> None:
+    KEY_CHECKS[name](_key_numbers(_execute(NOTEBOOK_DIR / name)))
