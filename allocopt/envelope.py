@@ -91,13 +91,13 @@ _FAST_LIST_MIN = 64
 _NUMBER_TYPES = (int, float)
 
 
-def _number_items(schema: Mapping[str, Any], doc: list[Any]) -> Mapping[str, Any] | None:
+def _number_items(schema: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The item schema when ``schema`` (or one of its anyOf branches) is a list of plain numbers."""
     for branch in (schema, *schema.get("anyOf", ())):
         items = branch.get("items")
-        if branch.get("type") == "array" and isinstance(items, dict) and items.get("type") in ("number", "integer"):
-            if set(items) <= {"type", "minimum", "maximum"}:
-                return items
+        plain = isinstance(items, dict) and set(items) <= {"type", "minimum", "maximum"}
+        if branch.get("type") == "array" and plain and items.get("type") in ("number", "integer"):
+            return items
     return None
 
 
@@ -115,7 +115,7 @@ def _check_long_number_lists(doc: Any, schema: Mapping[str, Any], file: str | No
     if not isinstance(doc, list):
         return doc
     if len(doc) >= _FAST_LIST_MIN and all(type(x) in _NUMBER_TYPES for x in doc):
-        items = _number_items(schema, doc)
+        items = _number_items(schema)
         if items is not None:
             values = np.asarray(doc, dtype=np.float64)
             bad = np.zeros(len(values), dtype=bool)
@@ -131,9 +131,9 @@ def _check_long_number_lists(doc: Any, schema: Mapping[str, Any], file: str | No
             return []
     for branch in (schema, *schema.get("anyOf", ())):
         items = branch.get("items")
-        if branch.get("type") == "array" and isinstance(items, dict) and items.get("type") == "array":
-            if all(isinstance(x, list) for x in doc):
-                return [_check_long_number_lists(x, items, file, (*prefix, i)) for i, x in enumerate(doc)]
+        nested = isinstance(items, dict) and items.get("type") == "array"
+        if branch.get("type") == "array" and nested and all(isinstance(x, list) for x in doc):
+            return [_check_long_number_lists(x, items, file, (*prefix, i)) for i, x in enumerate(doc)]
     return doc
 
 

@@ -35,11 +35,13 @@ WORKER = Path(__file__).resolve().parent / "ortools_knapsack_worker.py"
 
 def ortools(values: np.ndarray, weights: np.ndarray, capacity: float, cap_s: float) -> tuple[float | None, float]:
     """(value, seconds) from OR-Tools in a child process; value None when it hit the cap."""
-    job = json.dumps({"values": [int(v) for v in values], "weights": [int(w) for w in weights],
-                      "capacity": int(capacity)})
+    job = json.dumps(
+        {"values": [int(v) for v in values], "weights": [int(w) for w in weights], "capacity": int(capacity)}
+    )
     try:
-        proc = subprocess.run([sys.executable, str(WORKER)], input=job, capture_output=True, text=True,
-                              timeout=cap_s, check=True)
+        proc = subprocess.run(
+            [sys.executable, str(WORKER)], input=job, capture_output=True, text=True, timeout=cap_s, check=True
+        )
     except subprocess.TimeoutExpired:
         return None, cap_s
     out = json.loads(proc.stdout)
@@ -55,8 +57,12 @@ def random_instance(kind: str, n: int, r: int, seed: int) -> dict:
         v = np.maximum(1, w + rng.integers(-r // 10, r // 10 + 1, n))
     else:
         v = w + r // 10
-    return {"format": "allocopt/1", "problem": "knapsack", "name": f"random-{kind}-{n}-R{r:.0e}-s{seed}",
-            "data": {"values": v.tolist(), "weights": w.tolist(), "capacity": int(w.sum() // 2)}}
+    return {
+        "format": "allocopt/1",
+        "problem": "knapsack",
+        "name": f"random-{kind}-{n}-R{r:.0e}-s{seed}",
+        "data": {"values": v.tolist(), "weights": w.tolist(), "capacity": int(w.sum() // 2)},
+    }
 
 
 def instances() -> list[allocopt.Instance]:
@@ -117,23 +123,34 @@ def main() -> None:
         all_exact &= agree
     print()
     print(f"instances: {len(ratios)}; all optima agree: {all_exact}")
-    print(f"median dp/ortools time ratio: {statistics.median(ratios):.3f} (target <= 1); "
-          f"max dp time: {max(dp_times):.4f} s (target < 1 s)")
+    print(
+        f"median dp/ortools time ratio: {statistics.median(ratios):.3f} (target <= 1); "
+        f"max dp time: {max(dp_times):.4f} s (target < 1 s)"
+    )
 
     rng = np.random.default_rng(0)
     n = 1_000_000
     w = rng.integers(1, 1_000_001, n)
     v = rng.integers(1, 1_000_001, n)
-    big = instance_from_dict({"format": "allocopt/1", "problem": "knapsack", "name": "random-1e6",
-                              "data": {"values": v.tolist(), "weights": w.tolist(), "capacity": int(w.sum() // 2)}})
+    big = instance_from_dict(
+        {
+            "format": "allocopt/1",
+            "problem": "knapsack",
+            "name": "random-1e6",
+            "data": {"values": v.tolist(), "weights": w.tolist(), "capacity": int(w.sum() // 2)},
+        }
+    )
     from allocopt.solvers.knapsack_greedy import greedy_single
 
-    out, greedy_s = timed(greedy_single, big.data.values, big.data.weights[0], float(big.data.capacity[0]),
-                          big.data.copies)
+    out, greedy_s = timed(
+        greedy_single, big.data.values, big.data.weights[0], float(big.data.capacity[0]), big.data.copies
+    )
     value = float(np.dot(big.data.values, out.take))
     result = allocopt.solve(big, method="greedy")
-    print(f"greedy on 10^6 items: {greedy_s:.3f} s (algorithm), {result.runtime_s:.3f} s via allocopt.solve; "
-          f"value {value:.0f}, Dantzig bound {out.bound:.1f}, gap {result.gap:.2e}")
+    print(
+        f"greedy on 10^6 items: {greedy_s:.3f} s (algorithm), {result.runtime_s:.3f} s via allocopt.solve; "
+        f"value {value:.0f}, Dantzig bound {out.bound:.1f}, gap {result.gap:.2e}"
+    )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,16 @@ def test_solve_writes_solution_next_to_each_file_and_prints_the_table(capsys, ex
             continue
         sol = json.loads(inst.with_name(inst.stem + ".solution.json").read_text(encoding="utf-8"))
         assert sol["status"] == "optimal" and sol["verified"] is True and sol["method"] == "milp"
-    assert out.splitlines()[0].split() == ["instance", "method", "status", "objective", "bound", "gap", "time",
-                                           "reference"]
+    assert out.splitlines()[0].split() == [
+        "instance",
+        "method",
+        "status",
+        "objective",
+        "bound",
+        "gap",
+        "time",
+        "reference",
+    ]
     assert "budget-01" in out and "130" in out
     assert "4/4" in err  # progress on stderr for several files
     # solving the folder again skips the solution files it wrote and replaces them
@@ -149,8 +157,15 @@ def test_validate(capsys, tmp_path: Path) -> None:
 
 def test_import_formats_keep_the_reference_optimum(capsys, tmp_path: Path) -> None:
     out_dir = tmp_path / "imported"
-    code, out, _ = run(capsys, "import", "pisinger", DATA / "pisinger" / "large_scale" / "knapPI_1_100_1000_1",
-                       DATA / "pisinger" / "f5_l-d_kp_15_375", "--out", out_dir)
+    code, out, _ = run(
+        capsys,
+        "import",
+        "pisinger",
+        DATA / "pisinger" / "large_scale" / "knapPI_1_100_1000_1",
+        DATA / "pisinger" / "f5_l-d_kp_15_375",
+        "--out",
+        out_dir,
+    )
     assert code == 0 and "optimum 9147" in out
     doc = json.loads((out_dir / "knapPI_1_100_1000_1.json").read_text(encoding="utf-8"))
     assert doc["reference"]["optimum"] == 9147 and len(doc["data"]["values"]) == 100
@@ -158,8 +173,9 @@ def test_import_formats_keep_the_reference_optimum(capsys, tmp_path: Path) -> No
     real = json.loads((out_dir / "f5_l-d_kp_15_375.json").read_text(encoding="utf-8"))
     assert "reference" not in real and real["data"]["values"][0] == 0.125126
 
-    code, out, _ = run(capsys, "import", "pisinger-csv", DATA / "pisinger" / "knapPI_1_100_1000_first2.csv",
-                       "--out", out_dir)
+    code, out, _ = run(
+        capsys, "import", "pisinger-csv", DATA / "pisinger" / "knapPI_1_100_1000_first2.csv", "--out", out_dir
+    )
     assert code == 0
     second = json.loads((out_dir / "knapPI_1_100_1000_2.json").read_text(encoding="utf-8"))
     assert second["reference"]["optimum"] == 8600
@@ -185,6 +201,7 @@ def test_no_traceback_reaches_a_command_line_user(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "allocopt", "solve", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "bad.json: data.values" in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "allocopt", "solve", str(tmp_path / "nope.json")],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "allocopt", "solve", str(tmp_path / "nope.json")], capture_output=True, text=True
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "no such file" in proc.stderr

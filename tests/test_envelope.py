@@ -60,7 +60,9 @@ def _with_data(**changes: object) -> dict:
             "<= 1",
         ),
         (
-            instance_doc("rollout_allocation", {"success_rates": [0.5], "budget": 4, "min_rollouts": 3, "max_rollouts": 2}),
+            instance_doc(
+                "rollout_allocation", {"success_rates": [0.5], "budget": 4, "min_rollouts": 3, "max_rollouts": 2}
+            ),
             "data.max_rollouts",
             ">= min_rollouts",
         ),

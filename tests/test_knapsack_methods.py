@@ -106,8 +106,11 @@ def test_online_policies_respect_capacity_and_report_their_competitive_ratio() -
         n = int(rng.integers(5, 60))
         weights = rng.uniform(0.5, 5, n)
         values = weights * rng.uniform(1, 20, n)
-        data = {"values": values.round(4).tolist(), "weights": weights.round(4).tolist(),
-                "capacity": float(rng.uniform(5, 40))}
+        data = {
+            "values": values.round(4).tolist(),
+            "weights": weights.round(4).tolist(),
+            "capacity": float(rng.uniform(5, 40)),
+        }
         doc = instance_doc("knapsack", data)
         for method, opts in (("online_zcl", {}), ("online_fair", {"alpha": 0.3})):
             result = allocopt.solve(doc, method=method, **opts)

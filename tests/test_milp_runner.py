@@ -22,8 +22,9 @@ def hard_multidimensional(seed: int = 1, n: int = 250, m: int = 10) -> dict:
     weights = rng.integers(1, 1001, size=(m, n))
     capacity = (0.25 * weights.sum(axis=1)).astype(int)
     values = (weights.sum(axis=0) / m + 500 * rng.random(n)).astype(int)
-    return instance_doc("knapsack", {"values": values.tolist(), "weights": weights.tolist(),
-                                     "capacity": capacity.tolist()})
+    return instance_doc(
+        "knapsack", {"values": values.tolist(), "weights": weights.tolist(), "capacity": capacity.tolist()}
+    )
 
 
 def test_time_limit_returns_incumbent_and_bound() -> None:
@@ -47,14 +48,21 @@ def test_status_follows_the_gap_not_the_solver() -> None:
 def test_default_is_a_zero_gap_proof() -> None:
     small = hard_multidimensional(seed=2, n=30, m=5)
     result = allocopt.solve(small, method="milp")
-    assert result.status == "optimal" and result.gap <= 1e-6 and result.details["termination"] == (
-        "convergenceCriteriaSatisfied"
+    assert (
+        result.status == "optimal"
+        and result.gap <= 1e-6
+        and result.details["termination"] == ("convergenceCriteriaSatisfied")
     )
 
 
 def test_infeasible_model() -> None:
-    data = {"values": [1, 1], "weights": [[5, 6], [1, 1]], "capacity": [4, 4], "groups": [0, 0],
-            "choose": "exactly_one"}
+    data = {
+        "values": [1, 1],
+        "weights": [[5, 6], [1, 1]],
+        "capacity": [4, 4],
+        "groups": [0, 0],
+        "choose": "exactly_one",
+    }
     result = allocopt.solve(instance_doc("knapsack", data), method="milp")
     assert result.status == "infeasible" and result.solution is None and result.objective is None
 

@@ -33,8 +33,11 @@ def test_marginal_equals_milp_and_brute_force(kind: str) -> None:
     rates = [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]
     for _ in range(25):
         n = int(rng.integers(1, 4))
-        data = {"success_rates": [float(x) for x in rng.choice(rates, n)], "budget": int(rng.integers(0, 9)),
-                "value": kind}
+        data = {
+            "success_rates": [float(x) for x in rng.choice(rates, n)],
+            "budget": int(rng.integers(0, 9)),
+            "value": kind,
+        }
         if rng.random() < 0.4:
             data["min_rollouts"] = int(rng.integers(0, 3))
         data["max_rollouts"] = int(rng.integers(data.get("min_rollouts", 0), 6))
@@ -59,8 +62,12 @@ def test_marginal_equals_milp_on_the_example_and_on_larger_random_instances() ->
     assert allocopt.solve(inst).objective == pytest.approx(allocopt.solve(inst, method="milp").objective, abs=1e-6)
     rng = np.random.default_rng(3)
     for kind in ("nonzero_gradient", "pass_at_k"):
-        data = {"success_rates": rng.uniform(0, 1, 40).round(3).tolist(), "budget": 150, "max_rollouts": 12,
-                "value": kind}
+        data = {
+            "success_rates": rng.uniform(0, 1, 40).round(3).tolist(),
+            "budget": 150,
+            "max_rollouts": 12,
+            "value": kind,
+        }
         doc = instance_doc("rollout_allocation", data)
         a, b = allocopt.solve(doc, method="marginal"), allocopt.solve(doc, method="milp")
         assert a.objective == pytest.approx(b.objective, abs=1e-6) and b.status == "optimal"
