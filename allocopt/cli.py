@@ -76,7 +76,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("format", help=f"one of: {', '.join(IMPORTERS)}")
     p.add_argument("files", nargs="+", type=Path)
-    p.add_argument("--out", type=Path, required=True, metavar="DIR")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR|FILE",
+        help="a directory (one <name>.json per instance), or a .json file when one instance results",
+    )
+    q = p.add_argument_group("safetensors options")
+    q.add_argument(
+        "--bits", type=_int_list, default=None, metavar="B,B,...", help="bit-widths to measure, e.g. 2,3,4,8"
+    )
+    q.add_argument("--group-size", type=int, default=None, help="weights per quantization group (default 128)")
+    q.add_argument(
+        "--sensitivity",
+        choices=["none", "alpha"],
+        default=None,
+        help="weight each unit's error by an AlphaQ-style heavy-tail weight (default none)",
+    )
+    q.add_argument(
+        "--exclude", default=None, metavar="REGEX", help="skip tensors whose name matches (default: embeddings)"
+    )
+    q.add_argument(
+        "--average-bits",
+        type=float,
+        default=None,
+        help="budget: the memory of a uniform allocation at this many bits (default 4)",
+    )
     p.set_defaults(run=_import)
 
     p = sub.add_parser("methods", help="list the methods of each problem, with their options")
@@ -280,19 +306,41 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_FAILED
 
 
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
+
+
 def _import(args: argparse.Namespace) -> int:
     from allocopt.importers import importer
 
     imp = importer(args.format)
+    given = {k: getattr(args, k) for k in ("bits", "group_size", "sensitivity", "exclude", "average_bits")}
+    options = {k: v for k, v in given.items() if v is not None}
+    stray = sorted(set(options) - imp.options)
+    if stray:
+        flag = "--" + stray[0].replace("_", "-")
+        raise UsageError(f"import format {imp.name!r} takes no {flag}")
     inputs = {f.resolve() for f in args.files}
-    pending: list[tuple[Path, dict[str, Any]]] = []
+    docs: list[dict[str, Any]] = []
     for file in args.files:
         if not file.is_file():
             raise UsageError(f"{file}: no such file")
-        for doc in imp.read(file):
+        for doc in imp.read(file, **options):
             instance_from_dict(doc, source=f"{file} -> {doc['name']}")  # never write what would not load
-            pending.append((args.out / f"{doc['name']}.json", doc))
-    args.out.mkdir(parents=True, exist_ok=True)
+            docs.append(doc)
+    if args.out.suffix == ".json" and not args.out.is_dir():
+        if len(docs) != 1:
+            raise UsageError(
+                f"--out {args.out} is one file but the input holds {len(docs)} instances; give a directory"
+            )
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        pending = [(args.out, docs[0])]
+    else:
+        args.out.mkdir(parents=True, exist_ok=True)
+        pending = [(args.out / f"{doc['name']}.json", doc) for doc in docs]
     for target, doc in pending:
         write_json_atomic(target, doc, protect=inputs)
         ref = doc.get("reference", {}).get("optimum")

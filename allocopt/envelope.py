@@ -174,6 +174,11 @@ def _expected(error: ValidationError) -> str:
         return f"expected {_type_words(value)}, got {_show(inst)}"
     if kind == "minimum":
         return f"expected a number >= {value}, got {_show(inst)}"
+    if kind == "exclusiveMinimum":
+        return f"expected a number > {value}, got {_show(inst)}"
+    if kind in ("minProperties", "maxProperties"):
+        keys = ", ".join(sorted(error.schema.get("properties", {})))
+        return f"expected exactly one of: {keys}"
     if kind == "maximum":
         return f"expected a number <= {value}, got {_show(inst)}"
     if kind in ("enum", "const"):

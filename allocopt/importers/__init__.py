@@ -7,7 +7,7 @@ instances); ``allocopt import FORMAT FILE... --out DIR`` writes each as ``DIR/<n
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +15,20 @@ from allocopt.errors import UsageError
 from allocopt.importers import orlib, pisinger
 
 
+def _read_safetensors(path: Path, **options: Any) -> list[dict[str, Any]]:
+    from allocopt.importers.safetensors_model import read_safetensors  # numpy-heavy; only when asked
+
+    return [read_safetensors(path, **options)]
+
+
 @dataclass(frozen=True)
 class Importer:
+    """A named reader; ``options`` lists the keyword settings it accepts (command-line flags)."""
+
     name: str
-    read: Callable[[Path], list[dict[str, Any]]]
+    read: Callable[..., list[dict[str, Any]]]
     summary: str
+    options: frozenset[str] = field(default_factory=frozenset)
 
 
 IMPORTERS: dict[str, Importer] = {

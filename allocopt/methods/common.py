@@ -28,4 +28,8 @@ def run_milp(data: Any, ctx: SolveContext, build: Callable[[Any], Any], decode: 
     )
     solution = decode(model, data) if run.status == "solved" else None
     details = {"termination": run.termination}
-    return Outcome(run.status, solution, run.objective, run.bound, run.solver, run.message, details)
+    # Formulations that scale their objective (tiny coefficients defeat the solver's gap tests) say so.
+    scale = float(getattr(model, "objective_scale", 1.0))
+    objective = None if run.objective is None else run.objective / scale
+    bound = None if run.bound is None else run.bound / scale
+    return Outcome(run.status, solution, objective, bound, run.solver, run.message, details)

@@ -14,7 +14,7 @@ item may be taken up to :math:`c_i` times. With all :math:`c_i = 1` that is the 
 knapsack :math:`\sum_{i \in g} x_i \le 1` (or :math:`= 1`).
 
 The MILP (``build_model``) uses the integer :math:`x_i` directly; items with :math:`c_i > 1` in a group
-get a binary :math:`y_i` with :math:`x_i \le c_i y_i`, and the group row sums the indicators
+get a binary :math:`y_i` with :math:`y_i \le x_i \le c_i y_i`, and the group row sums the indicators
 (:math:`x_i` itself when :math:`c_i = 1`).
 """
 
@@ -221,7 +221,9 @@ def build_model(d: KnapsackData) -> pyo.ConcreteModel:
     if d.groups is not None:
         multi = [i for i in items if d.copies[i] > 1]
         model.use = pyo.Var(multi, domain=pyo.Binary)
+        # use[i] = 1 exactly when item i is taken: c_i use_i >= take_i >= use_i.
         model.link = pyo.Constraint(multi, rule=lambda mdl, i: mdl.take[i] <= int(d.copies[i]) * mdl.use[i])
+        model.used = pyo.Constraint(multi, rule=lambda mdl, i: mdl.take[i] >= mdl.use[i])
         members: dict[int, list[int]] = {}
         for i in items:
             members.setdefault(int(d.groups[i]), []).append(i)
