@@ -338,6 +338,9 @@ def write_json_atomic(path: str | Path, doc: Any, protect: set[Path] | frozenset
     text = dumps(doc) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp creates the file 0600; give it the mode a plain open() would (or the replaced file's).
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
@@ -348,9 +351,19 @@ def write_json_atomic(path: str | Path, doc: Any, protect: set[Path] | frozenset
         raise
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def dumps(doc: Any, indent: int = 0) -> str:
     """JSON with one key per line but lists of numbers on one line (instances hold long arrays)."""
     pad, inner = " " * indent, " " * (indent + 2)
+    if isinstance(doc, dict) and doc and not any(isinstance(v, dict | list) for v in doc.values()):
+        flat = json.dumps(doc, allow_nan=False)
+        if len(flat) <= 100:
+            return flat
     if isinstance(doc, dict) and doc:
         items = [f"{inner}{json.dumps(k)}: {dumps(v, indent + 2)}" for k, v in doc.items()]
         return "{\n" + ",\n".join(items) + f"\n{pad}}}"

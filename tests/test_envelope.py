@@ -34,7 +34,7 @@ def _with_data(**changes: object) -> dict:
         ({**GOOD, "format": "allocopt/2"}, "format", "newer"),
         ({**GOOD, "format": "other/1"}, "format", "allocopt/1"),
         ({k: v for k, v in GOOD.items() if k != "format"}, "format", "missing"),
-        ({**GOOD, "problem": "sudoku"}, "problem", "known problems: knapsack"),
+        ({**GOOD, "problem": "sudoku"}, "problem", "unknown problem 'sudoku'; known problems: "),
         ({**GOOD, "colour": "red"}, "colour", "unknown key 'colour'"),
         (_with_data(weight=[1, 2, 3]), "data.weight", "unknown key 'weight'"),
         (_with_data(values=[3, 2]), "data.weights", "expected 2 weights"),

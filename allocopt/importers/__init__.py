@@ -50,6 +50,13 @@ IMPORTERS: dict[str, Importer] = {
             orlib.read_mknap,
             "OR-Library mknap1 / mknapcb multi-dimensional knapsack files (K problems, 'n m opt' each)",
         ),
+        Importer(
+            "safetensors",
+            _read_safetensors,
+            "a model's .safetensors weights -> a bit_allocation instance: every 2-D float tensor quantized for real "
+            "(round-to-nearest, min-max per group) at each --bits width; needs the safetensors package",
+            frozenset({"bits", "group_size", "sensitivity", "exclude", "average_bits"}),
+        ),
     )
 }
 

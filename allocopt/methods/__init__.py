@@ -3,4 +3,4 @@
 Importing this package registers every problem with ``allocopt.registry``.
 """
 
-from allocopt.methods import knapsack, rollout_allocation  # noqa: F401
+from allocopt.methods import bit_allocation, knapsack, rollout_allocation  # noqa: F401

@@ -1,0 +1,1047 @@
+r"""Exact special-purpose algorithms for the one-resource knapsack family.
+
+Problems
+--------
+All three maximise :math:`\sum_i v_i x_i` subject to :math:`\sum_i w_i x_i \le C` with non-negative
+finite values :math:`v_i`, weights :math:`w_i` and capacity :math:`C`:
+
+* :func:`solve_01`: :math:`x \in \{0, 1\}^n`;
+* :func:`solve_bounded`: :math:`x_i \in \{0, \dots, c_i\}`;
+* :func:`solve_multiple_choice`: items carry a group label; per group at most one (or exactly one)
+  *distinct* item :math:`i` has :math:`x_i > 0`, and then :math:`1 \le x_i \le c_i`.
+
+Data may be integral or real-valued. With integral values the optimum is exact; with real values it is
+exact up to floating-point rounding (about 1e-12 relative), because a state is discarded only when an
+upper bound on everything it can still become is at most the incumbent's value.
+
+0/1: expanding-core dynamic programming (Pisinger's *minknap* idea)
+-------------------------------------------------------------------
+Sort the items by efficiency :math:`e_i = v_i / w_i` (non-increasing). The *break item* b is the first
+item that no longer fits when packing greedily; the *break solution* takes items :math:`0..b-1`.
+An optimal solution usually differs from it only near b, so we keep a Pareto list of states
+:math:`(W, P)` (weight, profit) describing all relevant ways to toggle the items of a *core*
+:math:`[s+1, t-1]` around b, and grow the core one item at a time, alternately on each side:
+
+* item :math:`t` after the core may be *added*:  new states :math:`(W + w_t, P + v_t)`;
+* item :math:`s` before the core may be *removed*: new states :math:`(W - w_s, P - v_s)`.
+
+The new states are merged with the old ones (both lists are sorted by weight, so this is a linear
+merge) and a state is dropped when another has no more weight and at least as much profit
+(dominance), or when its upper bound cannot beat the incumbent :math:`z`. Items outside the core have
+efficiency at most :math:`e_t` (after) or at least :math:`e_s` (before), so the LP relaxation gives
+
+.. math::
+
+    u(W, P) = \begin{cases} P + (C - W)\, e_t & W \le C \\ P - (W - C)\, e_s & W > C \end{cases}
+
+(:math:`e_t = 0` when no item is left after the core, :math:`e_s = \infty` when none is left before).
+With integral values a state is dropped when :math:`\lfloor u \rfloor \le z`. An item whose toggling
+gives no state with :math:`u > z` is fixed to its break-solution value without touching the list
+(this reduction is what keeps the core small). The algorithm stops when the list is empty or all
+items have been considered; the best feasible state seen (or the greedy solution) is optimal.
+
+Solutions are recovered from a log of nodes ``(parent, toggled item)``: a state created by toggling
+item j on a state with node k gets the node ``(k, j)``. The log is garbage-collected (only the nodes
+reachable from live states and the incumbent are kept) when it fills up.
+
+Bounded: binary splitting of the copies into 0/1 items (1, 2, 4, ..., rest), solved as 0/1.
+
+Multiple choice: Pareto-list DP over the groups
+-----------------------------------------------
+Each (item, count k) is an option :math:`(k w_i, k v_i)`; dominated options in a group are dropped.
+Each group's lightest remaining option (or "nothing" for at-most-one) is its *default*; subtracting
+the defaults' weights and values turns exactly-one into at-most-one over the non-default options,
+with capacity :math:`C' = C - \sum_g w_{g,\mathrm{default}}` (infeasible when negative). The DP keeps a
+Pareto list of states over the groups processed so far and bounds every state with the LP relaxation
+of the remaining groups (the upper convex hulls of their options, filled greedily by slope), which is
+a concave piecewise-linear function :math:`f(C' - W)`; states with :math:`P + f(C' - W) \le z` are
+dropped. Every state is feasible (remaining groups take their defaults), so :math:`z` is the best state
+seen, seeded with an LP-greedy solution.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["solve_01", "solve_bounded", "solve_multiple_choice"]
+
+# Sums of integral values below this are exact in float64, so integral profits can use floor(u) <= z.
+_EXACT_INT = 2.0**52
+# Counts are capped here before int64 conversion (a count that large never fits anyway).
+_MAX_COUNT = 2.0**62
+# The multiple-choice DP enumerates (item, count) options; refuse absurd expansions instead of
+# exhausting memory.
+_MAX_OPTIONS = 20_000_000
+# Real-valued data: the search may stop when the incumbent is within this relative gap of a global
+# upper bound (exact rational data stops only at the bound itself).
+_REAL_RTOL = 1e-10
+# State-list sizes at which the 0/1 DP computes the cardinality bound / pairs states with items.
+_RELAX_STATES = 1000
+_PAIR_STATES = 1000
+
+
+# --------------------------------------------------------------------------------------------------
+# Shared numba helpers
+# --------------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _threshold(z: float, integral: bool) -> float:
+    """A state with upper bound u is pruned iff u <= threshold.
+
+    Integral profits: prune iff floor(u) <= z, i.e. u < z + 1; u carries a few ulps of rounding, so
+    we keep a 1e-12 relative safety margin (pruning less is always safe). Real-valued profits: prune
+    iff u <= z (1 + _REAL_RTOL), so the result is optimal up to that relative tolerance (without it,
+    near-ties of real-valued subset-sum-like instances keep exponentially many states alive).
+    """
+    if integral:
+        slack = 1.0 - 1e-12 * max(1.0, abs(z))
+        return z + max(slack, 0.0)
+    return z + _REAL_RTOL * max(1.0, abs(z))
+
+
+@njit(cache=True)
+def _stop_level(ub: float, exact: bool) -> float:
+    """The search stops once the incumbent reaches this level of the global upper bound ub: ub itself
+    when it was floored exactly, else ub less a _REAL_RTOL relative tolerance (real-valued data)."""
+    if exact:
+        return ub
+    return ub - _REAL_RTOL * max(1.0, abs(ub))
+
+
+@njit(cache=True)
+def _gc_nodes(par, itm, nn, nodes, count, extra):
+    """Compact the node log to the nodes reachable from ``nodes[:count]`` and ``extra``.
+
+    Parents always precede children, so one forward pass renumbers. Returns (new size, new extra).
+    """
+    mark = np.zeros(nn, np.bool_)
+    mark[0] = True
+    for i in range(count):
+        k = nodes[i]
+        while not mark[k]:
+            mark[k] = True
+            k = par[k]
+    k = extra
+    if k >= 0:
+        while not mark[k]:
+            mark[k] = True
+            k = par[k]
+    remap = np.empty(nn, np.int64)
+    cnt = 0
+    for k in range(nn):
+        if mark[k]:
+            remap[k] = cnt
+            p = par[k]
+            par[cnt] = remap[p] if p >= 0 else -1
+            itm[cnt] = itm[k]
+            cnt += 1
+    for i in range(count):
+        nodes[i] = remap[nodes[i]]
+    if extra >= 0:
+        extra = remap[extra]
+    return cnt, extra
+
+
+@njit(cache=True)
+def _reserve_nodes(par, itm, nn, need, nodes, count, extra):
+    """Make room for ``need`` more nodes: garbage-collect first, grow if the log stays over half full."""
+    if nn + need <= par.shape[0]:
+        return par, itm, nn, extra
+    nn, extra = _gc_nodes(par, itm, nn, nodes, count, extra)
+    if nn + need > par.shape[0] // 2:
+        size = max(2 * par.shape[0], 2 * (nn + need))
+        par2 = np.empty(size, np.int64)
+        itm2 = np.empty(size, np.int64)
+        for k in range(nn):  # explicit loops: slice assignment costs seconds of numba compile time
+            par2[k] = par[k]
+            itm2[k] = itm[k]
+        par, itm = par2, itm2
+    return par, itm, nn, extra
+
+
+# --------------------------------------------------------------------------------------------------
+# 0/1 knapsack: expanding-core DP
+# --------------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _merge01(W, P, N, L, dw, dp, item, W2, P2, N2, par, itm, nn, cap, es, et, z, best, integral):
+    """Merge the list with its copy shifted by (dw, dp) into (W2, P2, N2), dropping dominated states
+    and states whose bound u <= threshold(z). Both inputs are sorted by weight, so is the output.
+    Returns (new length, node count, incumbent value, incumbent node)."""
+    thr = _threshold(z, integral)
+    i = 0
+    j = 0
+    k = 0
+    best_p = -np.inf
+    while i < L or j < L:
+        take_old = False
+        if j >= L:
+            take_old = True
+        elif i < L:
+            wb = W[j] + dw
+            take_old = W[i] < wb or (W[i] == wb and P[i] >= P[j] + dp)
+        if take_old:
+            cw = W[i]
+            cp = P[i]
+            node = N[i]
+            i += 1
+        else:
+            cw = W[j] + dw
+            cp = P[j] + dp
+            node = -1 - N[j]  # encoded parent: a node is only allocated if the state survives
+            j += 1
+        # Lists are visited by non-decreasing weight (ties: larger profit first), so "profit not above
+        # the best so far" means dominated. Pruned states still count as dominators: u is monotone.
+        if cp <= best_p:
+            continue
+        best_p = cp
+        ub = cp + (cap - cw) * et if cw <= cap else cp - (cw - cap) * es
+        if ub <= thr:
+            continue
+        if node < 0:
+            par[nn] = -1 - node
+            itm[nn] = item
+            node = nn
+            nn += 1
+        W2[k] = cw
+        P2[k] = cp
+        N2[k] = node
+        k += 1
+        if cw <= cap and cp > z:
+            z = cp
+            best = node
+            thr = _threshold(z, integral)
+    return k, nn, z, best
+
+
+@njit(cache=True)
+def _greedy_fill(key, wt, gain, cap):
+    """Dantzig's greedy fill by non-increasing key without sorting: quickselect-style 3-way partitions
+    around a median-of-three pivot, expected O(n). Returns (gain of the whole items taken, residual
+    capacity, number of whole items, gain and weight of the first item that does not fit; weight 0.0
+    when everything fits). Items of equal key may be taken in any order: the LP value is the same."""
+    m = key.shape[0]
+    idx = np.arange(m)
+    lo = 0
+    hi = m
+    full = 0.0
+    r = cap
+    cnt = 0
+    while lo < hi:
+        a = key[idx[lo]]
+        b = key[idx[(lo + hi) >> 1]]
+        c = key[idx[hi - 1]]
+        piv = max(min(a, b), min(max(a, b), c))
+        gt = lo  # [lo, gt): key > piv, [gt, i): key == piv, [lt, hi): key < piv
+        i = lo
+        lt = hi
+        while i < lt:
+            kk = key[idx[i]]
+            if kk > piv:
+                idx[gt], idx[i] = idx[i], idx[gt]
+                gt += 1
+                i += 1
+            elif kk < piv:
+                lt -= 1
+                idx[lt], idx[i] = idx[i], idx[lt]
+            else:
+                i += 1
+        wsum = 0.0
+        gsum = 0.0
+        for q in range(lo, gt):
+            wsum += wt[idx[q]]
+            gsum += gain[idx[q]]
+        if wsum > r:
+            hi = gt  # the first item that does not fit has a key above the pivot
+            continue
+        r -= wsum
+        full += gsum
+        cnt += gt - lo
+        for q in range(gt, lt):
+            j = idx[q]
+            if wt[j] <= r:
+                r -= wt[j]
+                full += gain[j]
+                cnt += 1
+            else:
+                return full, r, cnt, gain[j], wt[j]
+        lo = lt
+    return full, r, cnt, 0.0, 0.0
+
+
+@njit(cache=True)
+def _shifted_lp(v, w, cap, mu):
+    """Dantzig LP of max sum (v_j - mu) x_j s.t. w x <= cap, 0 <= x <= 1 (items with v_j <= mu unused).
+
+    Returns (LP value, fractional cardinality of the LP solution, whole-item part of the value,
+    residual capacity, profit and weight of the fractional item; weight 0.0 if there is none)."""
+    n = v.shape[0]
+    m = 0
+    for j in range(n):
+        if v[j] > mu:
+            m += 1
+    key = np.empty(m)
+    wt = np.empty(m)
+    gain = np.empty(m)
+    m = 0
+    for j in range(n):
+        if v[j] > mu:
+            gain[m] = v[j] - mu
+            wt[m] = w[j]
+            key[m] = gain[m] / w[j]
+            m += 1
+    full, r, cnt, fg, fw = _greedy_fill(key, wt, gain, cap)
+    if fw > 0.0:
+        return full + r * fg / fw, cnt + r / fw, full, r, fg, fw
+    return full, float(cnt), full, r, 0.0, 0.0
+
+
+@njit(cache=True)
+def _lagrangian_value(v, w, cap, mu, k, exact):
+    """mu * k + LP(v - mu): an upper bound on every solution with cardinality <= k (mu >= 0) or
+    >= k (mu <= 0). In exact mode (all data integral, mu integral) it is floored exactly: the whole
+    items' part is an exact integer and only r * pf / wf is rounded (floor of a correctly rounded
+    quotient of exact integers never falls below the true floor)."""
+    val, _, full, r, pf, wf = _shifted_lp(v, w, cap, mu)
+    if exact:
+        return mu * k + full + (np.floor(r * pf / wf) if wf > 0.0 else 0.0)
+    return mu * k + val
+
+
+@njit(cache=True)
+def _cardinality_bound(v, w, cap, z, b, exact):
+    """Upper bound on any solution better than z from the cardinality constraints (Martello-Pisinger-
+    Toth): sum x <= kmax (the most items that fit: the lightest ones) and sum x >= kmin (fewer than kmin
+    items cannot beat z: the most profitable ones). Each is dualised with a multiplier found by
+    bisection on the subgradient k - card(mu) of the convex dual function. Dantzig's LP solution has
+    b + (fraction) items (b = break item), so a side can only help when it cuts that solution off:
+    kmax == b or kmin > b; otherwise it is skipped (returns +inf if neither side applies)."""
+    n = v.shape[0]
+    neg_w = np.empty(n)
+    ones = np.ones(n)
+    for j in range(n):
+        neg_w[j] = -w[j]
+    wmax = np.max(w)
+    wmin = np.min(w)
+    vmax = np.max(v)
+    kmax = _greedy_fill(neg_w, w, ones, cap)[2]  # lightest first
+    cnt = _greedy_fill(v, v, ones, z)[2]  # the most profitable items whose sum stays <= z
+    if cnt == n:
+        return -np.inf  # nothing beats z
+    kmin = cnt + 1
+    if kmin > kmax:
+        return -np.inf
+    best = np.inf
+    if kmax <= b:
+        # Max-cardinality side, mu >= 0: smallest mu whose LP picks at most kmax items.
+        lo = 0.0
+        hi = vmax
+        for _ in range(64):
+            if hi - lo <= (1.0 if exact else 1e-9 * max(1.0, vmax)):
+                break
+            mid = np.floor(0.5 * (lo + hi)) if exact else 0.5 * (lo + hi)
+            if _shifted_lp(v, w, cap, mid)[1] <= kmax:
+                hi = mid
+            else:
+                lo = mid
+        for mu in (lo, hi):
+            best = min(best, _lagrangian_value(v, w, cap, mu, kmax, exact))
+    # Min-cardinality side, mu = -nu <= 0: smallest nu whose LP picks at least kmin items.
+    lo = 0.0
+    hi = vmax * (wmax / wmin + 1.0) + 1.0
+    if exact:
+        hi = np.ceil(hi)
+    if kmin > b and _shifted_lp(v, w, cap, -hi)[1] >= kmin:
+        for _ in range(80):
+            if hi - lo <= (1.0 if exact else 1e-9 * max(1.0, hi)):
+                break
+            mid = np.floor(0.5 * (lo + hi)) if exact else 0.5 * (lo + hi)
+            if _shifted_lp(v, w, cap, -mid)[1] >= kmin:
+                hi = mid
+            else:
+                lo = mid
+        for nu in (lo, hi):
+            best = min(best, _lagrangian_value(v, w, cap, -nu, kmin, exact))
+    return best
+
+
+@njit(cache=True)
+def _pair_items(W, P, L, v, w, b, in_core, cap, z):
+    """Heuristic: combine each state with one item outside the core (added if after the break, removed
+    if before) and keep the best feasible combination. Returns (value, state index, item)."""
+    bi = -1
+    bj = -1
+    for j in range(v.shape[0]):
+        if in_core[j]:
+            continue
+        if j >= b:
+            lim = cap - w[j]
+            dp = v[j]
+        else:
+            lim = cap + w[j]
+            dp = -v[j]
+        if L == 0 or W[0] > lim:
+            continue
+        lo = 0
+        hi = L  # W[lo] <= lim < W[hi]
+        while hi - lo > 1:
+            mid = (lo + hi) >> 1
+            if W[mid] <= lim:
+                lo = mid
+            else:
+                hi = mid
+        if P[lo] + dp > z:
+            z = P[lo] + dp
+            bi = lo
+            bj = j
+    return z, bi, bj
+
+
+@njit(cache=True)
+def _minknap(v, w, cap, integral, exact, relax_states, pair_states):
+    """Exact 0/1 knapsack on items sorted by non-increasing efficiency with 0 < w_i <= cap,
+    v_i > 0 and sum(w) > cap. ``integral``: values are integers; ``exact``: values, weights and
+    capacity are (so global bounds can be floored exactly). The cardinality bound is computed once the
+    list exceeds ``relax_states`` states, pairing runs when it exceeds ``pair_states`` (then 2x that).
+    Returns x (int64) in the sorted order."""
+    n = v.shape[0]
+    eff = v / w
+    b = 0
+    wsum = 0.0
+    psum = 0.0
+    while b < n and wsum + w[b] <= cap:
+        wsum += w[b]
+        psum += v[b]
+        b += 1
+
+    # Greedy incumbent: break solution, then every later item that still fits.
+    xg = np.zeros(n, np.int64)
+    for j in range(b):
+        xg[j] = 1
+    res = cap - wsum
+    z = psum
+    for j in range(b + 1, n):
+        if w[j] <= res:
+            xg[j] = 1
+            res -= w[j]
+            z += v[j]
+    best = -1  # node of the incumbent state; -1: the greedy solution
+    best_extra = -1  # item toggled on top of the incumbent node (pairing heuristic), -1: none
+
+    # Global upper bound: stop as soon as z reaches it. Start with Dantzig's bound.
+    ub = psum + (cap - wsum) * eff[b]
+    if exact:
+        ub = np.floor(ub)
+    stop = _stop_level(ub, exact)
+
+    size = 256
+    W = np.empty(size)
+    P = np.empty(size)
+    N = np.empty(size, np.int64)
+    W2 = np.empty(size)
+    P2 = np.empty(size)
+    N2 = np.empty(size, np.int64)
+    W[0] = wsum
+    P[0] = psum
+    N[0] = 0
+    L = 1
+    par = np.empty(1 << 14, np.int64)
+    itm = np.empty(1 << 14, np.int64)
+    par[0] = -1
+    itm[0] = -1
+    nn = 1
+    in_core = np.zeros(n, np.bool_)
+    relaxed = False
+    pair_at = pair_states
+
+    s = b - 1
+    t = b
+    add_turn = True
+    while L > 0 and (s >= 0 or t < n) and z < stop:
+        if (add_turn and t < n) or s < 0:
+            item = t
+            dw = w[t]
+            dp = v[t]
+            t += 1
+        else:
+            item = s
+            dw = -w[s]
+            dp = -v[s]
+            s -= 1
+        add_turn = not add_turn
+        # Bound parameters once `item` is decided: next candidates are t (after) and s (before).
+        es = eff[s] if s >= 0 else np.inf
+        et = eff[t] if t < n else 0.0
+        thr = _threshold(z, integral)
+
+        # Reduction: does toggling `item` give any state a chance to beat z?
+        needed = False
+        for i in range(L):
+            nw = W[i] + dw
+            npr = P[i] + dp
+            u = npr + (cap - nw) * et if nw <= cap else npr - (nw - cap) * es
+            if u > thr:
+                needed = True
+                break
+        if not needed:
+            # Item fixed; re-prune the list in place with the tightened bounds.
+            k = 0
+            for i in range(L):
+                u = P[i] + (cap - W[i]) * et if W[i] <= cap else P[i] - (W[i] - cap) * es
+                if u > thr:
+                    W[k] = W[i]
+                    P[k] = P[i]
+                    N[k] = N[i]
+                    k += 1
+            L = k
+            continue
+
+        in_core[item] = True
+        if W2.shape[0] < 2 * L:
+            size = 4 * L
+            W2 = np.empty(size)
+            P2 = np.empty(size)
+            N2 = np.empty(size, np.int64)
+        par, itm, nn, best = _reserve_nodes(par, itm, nn, L, N, L, best)
+        L, nn, z2, best2 = _merge01(W, P, N, L, dw, dp, item, W2, P2, N2, par, itm, nn, cap, es, et, z,
+                                    best, integral)
+        if z2 > z:
+            z = z2
+            best = best2
+            best_extra = -1
+        W, W2 = W2, W
+        P, P2 = P2, P
+        N, N2 = N2, N
+
+        # Hard instances (many states; typically strongly correlated): tighten the global bound with
+        # cardinality constraints once, and look for better solutions by pairing states with items.
+        if not relaxed and relax_states < L:
+            relaxed = True
+            ub = min(ub, _cardinality_bound(v, w, cap, z, b, exact))
+            stop = _stop_level(ub, exact)
+        if pair_at < L:
+            pair_at = 2 * L
+            z2, bi, bj = _pair_items(W, P, L, v, w, b, in_core, cap, z)
+            if z2 > z:
+                z = z2
+                best = N[bi]
+                best_extra = bj
+
+    if best < 0:
+        return xg
+    x = np.zeros(n, np.int64)
+    for j in range(b):
+        x[j] = 1
+    if best_extra >= 0:
+        x[best_extra] ^= 1
+    node = best
+    while node > 0:
+        x[itm[node]] ^= 1
+        node = par[node]
+    return x
+
+
+# --------------------------------------------------------------------------------------------------
+# Multiple-choice knapsack: Pareto DP over groups with an LP bound
+# --------------------------------------------------------------------------------------------------
+
+
+@njit(cache=True)
+def _lp_value(c, cw, cv, sl, S):
+    """LP value of the remaining groups with capacity c: prefix sums (cw, cv) of the hull segments
+    sorted by slope, the last one taken fractionally."""
+    if c < 0.0:
+        return -np.inf
+    if c >= cw[S]:
+        return cv[S]
+    lo = 0
+    hi = S  # invariant: cw[lo] <= c < cw[hi]
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if cw[mid] <= c:
+            lo = mid
+        else:
+            hi = mid
+    return cv[lo] + (c - cw[lo]) * sl[lo]
+
+
+@njit(cache=True)
+def _hull_segments(gs, ow, ov):
+    """Upper concave hull from (0, 0) through each group's options (sorted by weight, strictly
+    increasing values). Returns segments (dw, dv, group, end option index)."""
+    m = ow.shape[0]
+    G = gs.shape[0] - 1
+    sdw = np.empty(m)
+    sdv = np.empty(m)
+    sg = np.empty(m, np.int64)
+    se = np.empty(m, np.int64)
+    hull = np.empty(m + 1, np.int64)  # option indices; -1 is the origin
+    S = 0
+    for g in range(G):
+        h = 0
+        hull[h] = -1
+        h += 1
+        for o in range(gs[g], gs[g + 1]):
+            while h >= 2:
+                a = hull[h - 2]
+                bb = hull[h - 1]
+                aw = ow[a] if a >= 0 else 0.0
+                av = ov[a] if a >= 0 else 0.0
+                # Drop bb when it is on or below the chord a -> o.
+                if (ov[bb] - av) * (ow[o] - ow[bb]) <= (ov[o] - ov[bb]) * (ow[bb] - aw):
+                    h -= 1
+                else:
+                    break
+            hull[h] = o
+            h += 1
+        for q in range(1, h):
+            a = hull[q - 1]
+            o = hull[q]
+            sdw[S] = ow[o] - (ow[a] if a >= 0 else 0.0)
+            sdv[S] = ov[o] - (ov[a] if a >= 0 else 0.0)
+            sg[S] = g
+            se[S] = o
+            S += 1
+    return sdw[:S], sdv[:S], sg[:S], se[:S]
+
+
+@njit(cache=True)
+def _pareto_keep(gs, ov):
+    """Within each group (options sorted by weight, ties by value descending) keep the options whose
+    value beats every lighter one: the others are dominated."""
+    keep = np.zeros(ov.shape[0], np.bool_)
+    for g in range(gs.shape[0] - 1):
+        best = -np.inf
+        for o in range(gs[g], gs[g + 1]):
+            if ov[o] > best:
+                best = ov[o]
+                keep[o] = True
+    return keep
+
+
+@njit(cache=True)
+def _mc_greedy(G, sdw, sdv, sg, se, cap):
+    """LP-greedy feasible solution: walk the hull segments by slope, upgrade a group while it fits;
+    a group is frozen the first time its next upgrade does not fit."""
+    choice = np.empty(G, np.int64)
+    choice.fill(-1)
+    frozen = np.zeros(G, np.bool_)
+    res = cap
+    z = 0.0
+    for q in range(sdw.shape[0]):
+        g = sg[q]
+        if frozen[g]:
+            continue
+        if sdw[q] <= res:
+            res -= sdw[q]
+            z += sdv[q]
+            choice[g] = se[q]
+        else:
+            frozen[g] = True
+    return choice, z
+
+
+@njit(cache=True)
+def _mc_merge(RW, RP, RN, RO, RL, BW, BP, BN, BL, dw, dp, opt, TW, TP, TN, TO,
+              cw, cv, sl, S, cap, z, inc_node, inc_opt, integral):
+    """Merge the current list R with the group's base list B shifted by option (dw, dp) into T.
+    R states were already bounded; shifted ones are bounded with the LP of the remaining groups."""
+    thr = _threshold(z, integral)
+    jl = BL
+    while jl > 0 and BW[jl - 1] + dw > cap:
+        jl -= 1
+    i = 0
+    j = 0
+    k = 0
+    best_p = -np.inf
+    while i < RL or j < jl:
+        take_r = False
+        if j >= jl:
+            take_r = True
+        elif i < RL:
+            wb = BW[j] + dw
+            take_r = RW[i] < wb or (RW[i] == wb and RP[i] >= BP[j] + dp)
+        if take_r:
+            cp = RP[i]
+            if cp > best_p:
+                best_p = cp
+                TW[k] = RW[i]
+                TP[k] = cp
+                TN[k] = RN[i]
+                TO[k] = RO[i]
+                k += 1
+            i += 1
+        else:
+            nw = BW[j] + dw
+            cp = BP[j] + dp
+            parent = BN[j]
+            j += 1
+            if cp <= best_p:
+                continue
+            best_p = cp
+            if cp + _lp_value(cap - nw, cw, cv, sl, S) <= thr:
+                continue
+            TW[k] = nw
+            TP[k] = cp
+            TN[k] = parent
+            TO[k] = opt
+            k += 1
+            if cp > z:
+                z = cp
+                inc_node = parent
+                inc_opt = opt
+                thr = _threshold(z, integral)
+    return k, z, inc_node, inc_opt
+
+
+@njit(cache=True)
+def _mc_dp(gs, ow, ov, sdw0, sdv0, sg0, cap, integral, z0):
+    """Exact at-most-one MCKP over non-default options (offset weights/values > 0) grouped by ``gs``.
+    Segments (sdw0, sdv0, sg0) must be sorted by non-increasing slope. Returns (the chosen non-default
+    options, at most one per group; use_greedy flag: the greedy solution z0 was never beaten)."""
+    G = gs.shape[0] - 1
+    S = sdw0.shape[0]
+    sdw = sdw0.copy()
+    sdv = sdv0.copy()
+    sg = sg0.copy()
+    cw = np.zeros(S + 1)
+    cv = np.zeros(S + 1)
+    sl = np.zeros(S + 1)
+
+    size = 256
+    BW = np.empty(size)
+    BP = np.empty(size)
+    BN = np.empty(size, np.int64)
+    RW = np.empty(size)
+    RP = np.empty(size)
+    RN = np.empty(size, np.int64)
+    RO = np.empty(size, np.int64)
+    TW = np.empty(size)
+    TP = np.empty(size)
+    TN = np.empty(size, np.int64)
+    TO = np.empty(size, np.int64)
+    BW[0] = 0.0
+    BP[0] = 0.0
+    BN[0] = 0
+    BL = 1
+    par = np.empty(1 << 14, np.int64)
+    itm = np.empty(1 << 14, np.int64)
+    par[0] = -1
+    itm[0] = -1
+    nn = 1
+
+    z = z0
+    use_greedy = True
+    inc_node = -1
+    inc_opt = -1
+    for g in range(G):
+        # LP of groups g+1.. : drop group g's segments (they are sorted by slope already).
+        k = 0
+        for q in range(S):
+            if sg[q] != g:
+                sdw[k] = sdw[q]
+                sdv[k] = sdv[q]
+                sg[k] = sg[q]
+                k += 1
+        S = k
+        for q in range(S):
+            cw[q + 1] = cw[q] + sdw[q]
+            cv[q + 1] = cv[q] + sdv[q]
+            sl[q] = sdv[q] / sdw[q]
+
+        # Default choice for group g: the base states, re-bounded.
+        thr = _threshold(z, integral)
+        m = gs[g + 1] - gs[g]
+        need = BL * (m + 1)
+        if RW.shape[0] < need:
+            RW = np.empty(need)
+            RP = np.empty(need)
+            RN = np.empty(need, np.int64)
+            RO = np.empty(need, np.int64)
+            TW = np.empty(need)
+            TP = np.empty(need)
+            TN = np.empty(need, np.int64)
+            TO = np.empty(need, np.int64)
+        RL = 0
+        for i in range(BL):
+            if BP[i] + _lp_value(cap - BW[i], cw, cv, sl, S) > thr:
+                RW[RL] = BW[i]
+                RP[RL] = BP[i]
+                RN[RL] = BN[i]
+                RO[RL] = -1
+                RL += 1
+        for o in range(gs[g], gs[g + 1]):
+            RL, z2, inc_node, inc_opt = _mc_merge(RW, RP, RN, RO, RL, BW, BP, BN, BL, ow[o], ov[o], o,
+                                                  TW, TP, TN, TO, cw, cv, sl, S, cap, z, inc_node,
+                                                  inc_opt, integral)
+            if z2 > z:
+                z = z2
+                use_greedy = False
+            RW, TW = TW, RW
+            RP, TP = TP, RP
+            RN, TN = TN, RN
+            RO, TO = TO, RO
+
+        # Commit: states that chose an option get a node.
+        par, itm, nn, inc_node = _reserve_nodes(par, itm, nn, RL, RN, RL, inc_node)
+        for i in range(RL):
+            if RO[i] >= 0:
+                par[nn] = RN[i]
+                itm[nn] = RO[i]
+                RN[i] = nn
+                nn += 1
+        if BW.shape[0] < RL:
+            BW = np.empty(2 * RL)
+            BP = np.empty(2 * RL)
+            BN = np.empty(2 * RL, np.int64)
+        for i in range(RL):
+            BW[i] = RW[i]
+            BP[i] = RP[i]
+            BN[i] = RN[i]
+        BL = RL
+        if BL == 0:
+            break
+
+    picked = np.empty(G + 1, np.int64)
+    k = 0
+    if use_greedy:
+        return picked[:0], True
+    if inc_opt >= 0:
+        picked[k] = inc_opt
+        k += 1
+    node = inc_node
+    while node > 0:
+        picked[k] = itm[node]
+        k += 1
+        node = par[node]
+    return picked[:k], False
+
+
+# --------------------------------------------------------------------------------------------------
+# Python wrappers
+# --------------------------------------------------------------------------------------------------
+
+
+def _check_data(values: np.ndarray, weights: np.ndarray, capacity: float) -> tuple[np.ndarray, np.ndarray, float]:
+    v = np.asarray(values, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    if v.ndim != 1 or w.shape != v.shape:
+        raise ValueError(f"values and weights must be 1-D of equal length, got {v.shape} and {w.shape}")
+    if not (np.all(np.isfinite(v)) and np.all(np.isfinite(w))) or np.any(v < 0) or np.any(w < 0):
+        raise ValueError("values and weights must be finite and non-negative")
+    cap = float(capacity)
+    if not np.isfinite(cap) or cap < 0:
+        raise ValueError(f"capacity must be finite and non-negative, got {capacity!r}")
+    return v, w, cap
+
+
+def _check_counts(name: str, a: np.ndarray | None, n: int) -> np.ndarray:
+    if a is None:
+        return np.ones(n, np.int64)
+    arr = np.asarray(a)
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), got {arr.shape}")
+    if arr.size and (not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr))):
+        raise ValueError(f"{name} must be integers")
+    out = arr.astype(np.int64)
+    if np.any(out < 0):
+        raise ValueError(f"{name} must be non-negative")
+    return out
+
+
+def _is_integral(v: np.ndarray) -> bool:
+    """Integral profits with exactly representable sums allow the floor(u) <= z prune."""
+    return bool(np.all(v == np.floor(v)) and float(v.sum()) < _EXACT_INT)
+
+
+def _max_multiples(w: np.ndarray, cap: float) -> np.ndarray:
+    """floor(cap / w) for w > 0, corrected so that k * w <= cap holds in floating point."""
+    k = np.floor(cap / w)
+    k = np.where(k * w > cap, k - 1, k)
+    k = np.where((k + 1) * w <= cap, k + 1, k)
+    return np.clip(k, 0, _MAX_COUNT).astype(np.int64)
+
+
+def solve_01(values: np.ndarray, weights: np.ndarray, capacity: float) -> np.ndarray:
+    r"""Exact 0/1 knapsack: :math:`\max \sum_i v_i x_i` s.t. :math:`\sum_i w_i x_i \le C`, :math:`x \in \{0,1\}^n`.
+
+    Expanding-core dynamic programming (see the module docstring). Zero-weight items with positive
+    value are always taken; items heavier than C or with zero value are never taken.
+
+    Returns:
+        x as an int64 array of 0/1.
+    """
+    v, w, cap = _check_data(values, weights, capacity)
+    x = np.zeros(v.size, np.int64)
+    x[(w == 0) & (v > 0)] = 1
+    idx = np.flatnonzero((w > 0) & (v > 0) & (w <= cap))
+    if idx.size == 0:
+        return x
+    if float(w[idx].sum()) <= cap:
+        x[idx] = 1
+        return x
+    # Stable sort keeps runs of equal efficiency (e.g. from binary splitting) in input order.
+    order = idx[np.argsort(-(v[idx] / w[idx]), kind="stable")]
+    vs, ws = v[order], w[order]
+    integral = _is_integral(vs)
+    exact = False
+    if _is_integral(ws):
+        # Every weight sum is a multiple of g = gcd(w): round the capacity down to one (this is what
+        # lets the cardinality bound be reached on e.g. even weights with an odd capacity).
+        g = int(np.gcd.reduce(ws.astype(np.int64)))
+        cap = float(g * (int(cap) // g))
+        exact = integral
+    x[order] = _minknap(vs, ws, cap, integral, exact, _RELAX_STATES, _PAIR_STATES)
+    return x
+
+
+def solve_bounded(values: np.ndarray, weights: np.ndarray, copies: np.ndarray, capacity: float) -> np.ndarray:
+    r"""Exact bounded knapsack: :math:`\max \sum_i v_i x_i` s.t. :math:`\sum_i w_i x_i \le C`,
+    :math:`x_i \in \{0, \dots, c_i\}`.
+
+    Copies are split into 0/1 items of sizes 1, 2, 4, ..., :math:`2^{k-1}`, rest (every count in
+    :math:`[0, c_i]` is a subset sum of them), after capping :math:`c_i` at :math:`\lfloor C/w_i \rfloor`.
+
+    Returns:
+        counts as an int64 array.
+    """
+    v, w, cap = _check_data(values, weights, capacity)
+    c = _check_counts("copies", copies, v.size)
+    counts = np.zeros(v.size, np.int64)
+    free = (w == 0) & (v > 0)
+    counts[free] = c[free]
+    use = (w > 0) & (v > 0) & (c > 0) & (w <= cap)
+    idx = np.flatnonzero(use)
+    if idx.size == 0:
+        return counts
+    cc = np.minimum(c[idx], _max_multiples(w[idx], cap))
+    # Binary splitting: pieces 1, 2, 4, ... while they fit in the remaining copies, then the rest.
+    owner, mult = [], []
+    for i, ci in zip(idx.tolist(), cc.tolist(), strict=True):
+        piece = 1
+        while ci > 0:
+            take = min(piece, ci)
+            owner.append(i)
+            mult.append(take)
+            ci -= take
+            piece <<= 1
+    owner_a = np.asarray(owner, np.int64)
+    mult_a = np.asarray(mult, np.int64)
+    x = solve_01(v[owner_a] * mult_a, w[owner_a] * mult_a, cap)
+    np.add.at(counts, owner_a, x * mult_a)
+    return counts
+
+
+def solve_multiple_choice(
+    values: np.ndarray,
+    weights: np.ndarray,
+    groups: np.ndarray,
+    capacity: float,
+    exactly_one: bool,
+    copies: np.ndarray | None = None,
+) -> np.ndarray | None:
+    r"""Exact multiple-choice knapsack with copies.
+
+    .. math::
+
+        \max \sum_i v_i x_i \quad\text{s.t.}\quad \sum_i w_i x_i \le C,\quad
+        0 \le x_i \le c_i \text{ integer},\quad |\{i \in g : x_i > 0\}| \le 1 \;(= 1 \text{ if exactly\_one})
+
+    for every group g (``groups`` holds one integer label per item; ``copies`` defaults to all 1).
+
+    Returns:
+        counts as an int64 array, or None when exactly_one is infeasible (no combination fits).
+    """
+    v, w, cap = _check_data(values, weights, capacity)
+    n = v.size
+    c = _check_counts("copies", copies, n)
+    grp = np.asarray(groups)
+    if grp.shape != (n,):
+        raise ValueError(f"groups must have shape ({n},), got {grp.shape}")
+    counts = np.zeros(n, np.int64)
+    if n == 0:
+        return counts
+    _, ginv = np.unique(grp, return_inverse=True)
+    ginv = ginv.reshape(-1).astype(np.int64)
+    G = int(ginv.max()) + 1
+
+    # Options (item, k): k = 1..kmax with k * w <= C; zero weight -> only k = c (it dominates);
+    # zero value -> only k = 1 (the lightest). Dominated ones are filtered below anyway.
+    kmax = c.copy()
+    pos = w > 0
+    kmax[pos] = np.minimum(kmax[pos], _max_multiples(w[pos], cap))
+    kmin = np.ones(n, np.int64)
+    kmin[~pos] = kmax[~pos]
+    zero_v = pos & (v == 0)
+    kmax[zero_v] = np.minimum(kmax[zero_v], 1)
+    nk = np.where(kmax >= 1, kmax - kmin + 1, 0)
+    if int(nk.sum()) > _MAX_OPTIONS:
+        raise ValueError(
+            f"multiple-choice with copies expands to {int(nk.sum())} (item, count) options "
+            f"(limit {_MAX_OPTIONS}); reduce copies or use a MILP solver"
+        )
+    rep = np.repeat(np.arange(n), nk)
+    starts = np.cumsum(nk) - nk
+    ok = kmin[rep] + (np.arange(rep.size) - starts[rep])
+    o_item = rep
+    o_k = ok
+    o_w = ok * w[rep]
+    o_v = ok * v[rep]
+    o_g = ginv[rep]
+    if exactly_one:
+        if np.any(np.bincount(o_g, minlength=G) == 0):
+            return None
+    else:
+        # "Nothing" is an option of every group (item -1).
+        o_item = np.concatenate([o_item, np.full(G, -1, np.int64)])
+        o_k = np.concatenate([o_k, np.zeros(G, np.int64)])
+        o_w = np.concatenate([o_w, np.zeros(G)])
+        o_v = np.concatenate([o_v, np.zeros(G)])
+        o_g = np.concatenate([o_g, np.arange(G, dtype=np.int64)])
+
+    # Per group: by weight, ties by value descending; keep strictly increasing values (Pareto).
+    order = np.lexsort((-o_v, o_w, o_g))
+    o_item, o_k, o_w, o_v, o_g = o_item[order], o_k[order], o_w[order], o_v[order], o_g[order]
+    gs = np.searchsorted(o_g, np.arange(G + 1))
+    keep = _pareto_keep(gs, o_v)
+    o_item, o_k, o_w, o_v, o_g = o_item[keep], o_k[keep], o_w[keep], o_v[keep], o_g[keep]
+    gs = np.searchsorted(o_g, np.arange(G + 1))
+
+    # Defaults (first = lightest option per group) are subtracted: exactly-one becomes at-most-one.
+    d = gs[:-1]
+    base_w = float(o_w[d].sum())
+    if base_w > cap:
+        return None
+    capr = cap - base_w
+    off_w = o_w - o_w[d][o_g]
+    off_v = o_v - o_v[d][o_g]
+    nd = np.ones(o_w.size, bool)
+    nd[d] = False
+    nd &= off_w <= capr
+    nd_idx = np.flatnonzero(nd)
+    gs2 = np.searchsorted(o_g[nd_idx], np.arange(G + 1))
+    dw = off_w[nd_idx]
+    dv = off_v[nd_idx]
+
+    sdw, sdv, sg, se = _hull_segments(gs2, dw, dv)
+    so = np.argsort(-(sdv / sdw), kind="stable") if sdw.size else np.zeros(0, np.int64)
+    sdw, sdv, sg, se = sdw[so], sdv[so], sg[so], se[so]
+    greedy, zg = _mc_greedy(G, sdw, sdv, sg, se, capr)
+    integral = _is_integral(o_v)
+    picked, use_greedy = _mc_dp(gs2, dw, dv, sdw, sdv, sg, capr, integral, zg)
+    if use_greedy:
+        choice = greedy
+    else:
+        choice = np.full(G, -1, np.int64)
+        choice[o_g[nd_idx[picked]]] = picked
+
+    sel = d.copy()
+    chosen = choice >= 0
+    sel[chosen] = nd_idx[choice[chosen]]
+    items = o_item[sel]
+    taken = items >= 0
+    counts[items[taken]] = o_k[sel][taken]
+    return counts
