@@ -329,8 +329,8 @@ def round_and_repair(
        reduction per extra budget bit, until nothing fits.
 
     Returns int64 local option indices per unit; ``None`` when a unit has no option ``>= min_bits`` or
-    the cheapest allowed options already exceed the budget. Feasible up to floating-point rounding of
-    the budget sums. Raises ``DataError`` on invalid input.
+    the cheapest allowed options already exceed the budget. The choice passes the direct test
+    ``sizes @ bits[choice] <= total_bits`` (see ``fit_budget``). Raises ``DataError`` on invalid input.
     """
     s = _positive_vector("sizes", sizes)
     n = s.shape[0]
