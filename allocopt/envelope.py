@@ -12,11 +12,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from itertools import chain, compress, repeat
+from operator import is_, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +75,7 @@ def schema_for(problem_name: str) -> dict[str, Any]:
 
 
 def _validate(doc: Any, schema: Mapping[str, Any], file: str | None, prefix: tuple[str | int, ...]) -> None:
-    skeleton = _check_long_number_lists(doc, schema, file, prefix)
+    skeleton = _skeleton(doc, [schema])
     validator = jsonschema.Draft202012Validator(schema)
     errors = list(validator.iter_errors(skeleton))
     # An unknown key is reported first: a typo in a key name also makes a required key look missing.
@@ -80,61 +83,291 @@ def _validate(doc: Any, schema: Mapping[str, Any], file: str | None, prefix: tup
     error = unknown[0] if unknown else _most_specific(errors)
     if error is None:
         return
-    path: tuple[str | int, ...] = (*prefix, *error.absolute_path)
+    path: tuple[str | int, ...] = (*prefix, *_document_path(skeleton, error.absolute_path))
     if unknown:
         path = (*path, _unknown_keys(error)[0])
     raise InstanceError(file, path, _expected(error))
 
 
-#: Lists longer than this are checked with numpy rather than item by item by jsonschema (1e6 items: 40 s).
+# ------------------------------------------------------------------------------ long lists, checked fast
+# jsonschema needs ~30-40 s for a list of 10^6 numbers or of 10^5 units of 8 options, so it is shown a
+# *skeleton* of the document instead, in which every long list is shortened to its first
+# max(_KEEP, minItems) items and the items that a columnar pass (numpy, and C-speed loops over columns of
+# values) could not prove valid. jsonschema's errors for the skeleton are its errors for the document
+# (item numbers mapped back by _document_path) less some that can never be the one _validate reports:
+#   - an item proven valid has none;
+#   - an item whose JSON type its item schema does not admit has exactly one, a 'type' error. Only the
+#     first such item of a list is kept (per item schema): a later one's error comes after an equal
+#     one, and _most_specific takes the first of the most specific errors.
+# The leading items keep minItems as it is for the whole list and make whatever part of a shortened list
+# _show prints (its first 37 characters) read as in the document. Only lists and objects under schemas
+# built from the keywords below are shortened or copied; under any other (enum, $ref, allOf...) they are
+# passed on whole, and jsonschema checks them item by item as before.
+
+#: Lists at least this long are checked column by column rather than item by item by jsonschema.
 _FAST_LIST_MIN = 64
-_NUMBER_TYPES = (int, float)
+#: How many leading items a shortened list always keeps (at least 38 characters of JSON).
+_KEEP = 20
+
+_ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "examples", "default"})
+#: Keywords that constrain instances of one JSON type only and ignore all others.
+_TYPED = frozenset(
+    {
+        *("properties", "required", "additionalProperties", "patternProperties", "minProperties", "maxProperties"),
+        *("items", "minItems", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"),
+        *("pattern", "minLength", "maxLength"),
+    }
+)
+_KNOWN = _ANNOTATIONS | _TYPED | {"type"}
+_JSON_TYPES = frozenset({"object", "array", "string", "number", "integer", "boolean", "null"})
+#: The JSON type of each Python type that json.loads produces ("number" also admits "integer").
+_KIND = {
+    dict: "object",
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
+_BOUNDS = (
+    ("minimum", np.greater_equal),
+    ("maximum", np.less_equal),
+    ("exclusiveMinimum", np.greater),
+    ("exclusiveMaximum", np.less),
+)
+#: Numbers are only proven valid below this size, where float64 holds every integer exactly.
+_EXACT = 2.0**53
 
 
-def _number_items(schema: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The item schema when ``schema`` (or one of its anyOf branches) is a list of plain numbers."""
-    for branch in (schema, *schema.get("anyOf", ())):
-        items = branch.get("items")
-        plain = isinstance(items, dict) and set(items) <= {"type", "minimum", "maximum"}
-        if branch.get("type") == "array" and plain and items.get("type") in ("number", "integer"):
-            return items
-    return None
+class _Kept(list):
+    """A shortened list in a skeleton: its item i is the document's item ``index[i]``."""
+
+    __slots__ = ("index",)
 
 
-def _check_long_number_lists(doc: Any, schema: Mapping[str, Any], file: str | None, prefix: tuple) -> Any:
-    """Check long lists of numbers with numpy; return ``doc`` with them emptied for jsonschema's pass.
+def _trivial(schema: Any) -> bool:
+    return schema is True or schema == {}
 
-    Only what numpy has fully checked is emptied, so jsonschema still sees everything else; the first
-    offending item, if any, is reported with jsonschema's own message for it.
+
+def _understood(schema: Any) -> bool:
+    """Whether ``schema`` uses only keywords the fast path knows the effect of."""
+    if schema is True:
+        return True
+    if not isinstance(schema, dict) or not set(schema) <= _KNOWN:
+        return False
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if not isinstance(types, list) or not all(isinstance(t, str) and t in _JSON_TYPES for t in types):
+        return False
+    patterns = schema.get("patternProperties", {})
+    if not isinstance(patterns, dict) or not all(_trivial(s) for s in patterns.values()):
+        return False
+    extra = schema.get("additionalProperties", True)
+    return extra is False or _trivial(extra)
+
+
+def _types(schema: Any) -> frozenset[str] | None:
+    """The JSON types ``schema`` admits; None for all."""
+    t = schema.get("type") if isinstance(schema, dict) else None
+    if t is None:
+        return None
+    return frozenset([t] if isinstance(t, str) else t)
+
+
+def _admits(schema: Any, kind: str | None) -> bool:
+    """Whether ``schema``'s type keyword lets through some values of ``kind`` (a float may not be an integer)."""
+    types = _types(schema)
+    if types is None:
+        return True
+    return kind in types or (kind == "number" and "integer" in types)
+
+
+def _by_kind(values: list) -> list[tuple[str | None, Any, list]]:
+    """``values`` grouped by JSON type: (kind, where in values, the values); kind None for other Python types."""
+    kinds = set(map(type, values))
+    groups: dict[str | None, list[type]] = {}
+    for t in kinds:
+        groups.setdefault(_KIND.get(t), []).append(t)
+    if len(groups) == 1:
+        return [(next(iter(groups)), slice(None), values)]
+    types = list(map(type, values))
+    out = []
+    for kind, members in groups.items():
+        if len(members) == 1:
+            chosen = list(map(is_, types, repeat(members[0])))
+        else:
+            chosen = list(map(frozenset(members).__contains__, types))
+        where = np.flatnonzero(np.fromiter(chosen, dtype=bool, count=len(types)))
+        out.append((kind, where, list(compress(values, chosen))))
+    return out
+
+
+def _skeleton(doc: Any, schemas: list[Any]) -> Any:
+    """``doc`` as jsonschema is shown it when ``doc`` is validated against each of ``schemas``.
+
+    The branches of an anyOf count as schemas of their own. Objects are copied with their values'
+    skeletons; long lists are shortened (``_shorten``); anything else is ``doc`` itself.
     """
-    if isinstance(doc, dict):
-        props = schema.get("properties", {})
-        return {
-            k: _check_long_number_lists(v, props[k], file, (*prefix, k)) if k in props else v for k, v in doc.items()
-        }
-    if not isinstance(doc, list):
+    flat: list[Any] = []
+    for s in schemas:
+        if isinstance(s, dict) and "anyOf" in s and set(s) <= _ANNOTATIONS | {"anyOf"}:
+            flat.extend(s["anyOf"] if isinstance(s["anyOf"], list) else [False])
+        else:
+            flat.append(s)
+    flat = [{} if s is True else s for s in flat]
+    t = type(doc)
+    if (t is not dict and t is not list) or not all(map(_understood, flat)):
         return doc
-    if len(doc) >= _FAST_LIST_MIN and all(type(x) in _NUMBER_TYPES for x in doc):
-        items = _number_items(schema)
-        if items is not None:
-            values = np.asarray(doc, dtype=np.float64)
-            bad = np.zeros(len(values), dtype=bool)
-            if "minimum" in items:
-                bad |= values < items["minimum"]
-            if "maximum" in items:
-                bad |= values > items["maximum"]
-            if items["type"] == "integer":
-                bad |= values != np.floor(values)
-            if bad.any():
-                k = int(np.argmax(bad))
-                _validate(doc[k], items, file, (*prefix, k))
-            return []
-    for branch in (schema, *schema.get("anyOf", ())):
-        items = branch.get("items")
-        nested = isinstance(items, dict) and items.get("type") == "array"
-        if branch.get("type") == "array" and nested and all(isinstance(x, list) for x in doc):
-            return [_check_long_number_lists(x, items, file, (*prefix, i)) for i, x in enumerate(doc)]
-    return doc
+    mine = [s for s in flat if _admits(s, _KIND[t])]
+    if t is list:
+        return _shorten(doc, mine) if mine else doc
+    if len(mine) != 1 or not isinstance(mine[0].get("properties", {}), dict):
+        return doc
+    props = mine[0].get("properties", {})
+    return {k: _skeleton(v, [props[k]]) if k in props else v for k, v in doc.items()}
+
+
+def _shorten(doc: list, arrays: list[dict[str, Any]]) -> list:
+    """The skeleton of a list validated against the array schemas ``arrays`` (see the comment above)."""
+    items = [s["items"] for s in arrays if "items" in s]
+    lows = [s.get("minItems", 0) for s in arrays]
+    if len(doc) < _FAST_LIST_MIN or not all(type(low) is int for low in lows):
+        return [_skeleton(x, items) for x in doc]
+    keep = np.zeros(len(doc), dtype=bool)
+    keep[: max(_KEEP, *lows)] = True
+    for schema in items:
+        valid = _valid(doc, schema)
+        if valid.all():
+            continue
+        wrong = _wrong_type(doc, schema)
+        keep |= ~valid & ~wrong
+        if wrong.any():
+            keep[int(np.argmax(wrong))] = True
+    if keep.all():
+        return [_skeleton(x, items) for x in doc]
+    index = np.flatnonzero(keep).tolist()
+    out = _Kept(_skeleton(doc[i], items) for i in index)
+    out.index = index
+    return out
+
+
+def _document_path(skeleton: Any, path: Iterable[str | int]) -> list[str | int]:
+    """The document's JSON path of a path in ``skeleton`` (items of shortened lists numbered back)."""
+    out: list[str | int] = []
+    node = skeleton
+    for part in path:
+        out.append(node.index[part] if type(node) is _Kept else part)
+        node = node[part]
+    return out
+
+
+def _wrong_type(values: list, schema: Any) -> np.ndarray:
+    """Which values get exactly one error from ``schema``: a 'type' error."""
+    wrong = np.zeros(len(values), dtype=bool)
+    if _types(schema) is None or not _understood(schema):
+        return wrong
+    for kind, where, _ in _by_kind(values):
+        if kind is not None and not _admits(schema, kind):
+            wrong[where] = True
+    return wrong
+
+
+def _valid(values: list, schema: Any) -> np.ndarray:
+    """Which values are proven valid against ``schema`` (False: invalid, or not known)."""
+    valid = np.zeros(len(values), dtype=bool)
+    if not values or not _understood(schema):
+        return valid
+    if schema is True:
+        schema = {}
+    for kind, where, group in _by_kind(values):
+        if kind is None or not _admits(schema, kind):
+            continue
+        if kind == "number":
+            valid[where] = _valid_numbers(group, schema)
+        elif kind == "array":
+            valid[where] = _valid_lists(group, schema)
+        elif kind == "object":
+            valid[where] = _valid_objects(group, schema)
+        elif kind == "string":
+            valid[where] = not {"pattern", "minLength", "maxLength"} & set(schema)
+        else:
+            valid[where] = True
+    return valid
+
+
+def _valid_numbers(group: list, schema: dict[str, Any]) -> np.ndarray | bool:
+    try:
+        values = np.array(group, dtype=np.float64)
+    except (OverflowError, TypeError, ValueError):
+        return False
+    valid = np.abs(values) < _EXACT  # also False for NaN and infinities
+    for key, compare in _BOUNDS:
+        if key in schema:
+            bound = schema[key]
+            if type(bound) not in (int, float) or not abs(bound) < _EXACT:
+                return False
+            valid &= compare(values, bound)
+    types = _types(schema)
+    if types is not None and "number" not in types:  # integers only
+        valid &= values == np.floor(values)
+    return valid
+
+
+def _valid_lists(group: list, schema: dict[str, Any]) -> np.ndarray | bool:
+    lengths = np.fromiter(map(len, group), dtype=np.intp, count=len(group))
+    low = schema.get("minItems", 0)
+    if type(low) is not int:
+        return False
+    valid = lengths >= low
+    if "items" in schema:
+        invalid = ~_valid(list(chain.from_iterable(group)), schema["items"])
+        seen = np.concatenate(([0], np.cumsum(invalid)))  # invalid items up to each position
+        ends = np.cumsum(lengths)
+        valid &= seen[ends] == seen[ends - lengths]
+    return valid
+
+
+def _valid_objects(rows: list[dict], schema: dict[str, Any]) -> np.ndarray | bool:
+    n = len(rows)
+    props, required = schema.get("properties", {}), schema.get("required", [])
+    if not isinstance(props, dict) or not isinstance(required, list):
+        return False
+    valid = np.ones(n, dtype=bool)
+    known: np.ndarray | int = 0  # how many of a row's keys are properties
+    for key, sub in props.items():
+        try:
+            column = list(map(itemgetter(key), rows))
+        except KeyError:  # not in every row
+            has = np.fromiter(map(dict.__contains__, rows, repeat(key)), dtype=bool, count=n)
+            where = np.flatnonzero(has)
+            valid[where] &= _valid([rows[i][key] for i in where.tolist()], sub)
+            known = known + has
+            if key in required:
+                valid &= has
+        else:
+            valid &= _valid(column, sub)
+            known = known + 1
+    for key in required:
+        if key not in props:
+            valid &= np.fromiter(map(dict.__contains__, rows, repeat(key)), dtype=bool, count=n)
+    bounds = [(k, c) for k, c in (("minProperties", np.greater_equal), ("maxProperties", np.less_equal)) if k in schema]
+    closed = schema.get("additionalProperties", True) is False
+    # Rows have no other keys than properties when their sizes add up to the count of properties found.
+    found = int(known.sum()) if isinstance(known, np.ndarray) else known * n
+    if bounds or (closed and sum(map(len, rows)) != found):
+        sizes = np.fromiter(map(len, rows), dtype=np.intp, count=n)
+        for key, compare in bounds:
+            if type(schema[key]) is not int:
+                return False
+            valid &= compare(sizes, schema[key])
+        if closed:
+            patterns = list(schema.get("patternProperties", {}))
+            for i in np.flatnonzero(valid & (sizes > known)).tolist():
+                valid[i] = all(
+                    k in props or (isinstance(k, str) and any(re.search(p, k) for p in patterns)) for k in rows[i]
+                )
+    return valid
 
 
 def _most_specific(errors: list[ValidationError]) -> ValidationError | None:
@@ -249,11 +482,47 @@ def _non_finite(doc: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[st
                 yield from _non_finite(v, (*path, i))
 
 
+#: The Python types json.loads produces.
+_PLAIN = frozenset({dict, list, str, int, float, bool, type(None)})
+
+
+def _may_hold_non_finite(doc: Any) -> bool:
+    """False when ``doc`` certainly holds no NaN or infinity; a quick pass, level by level, at C speed.
+
+    True when it may (also when a sum of its numbers overflows, or it holds types json.loads does not
+    produce); ``_non_finite`` then finds where.
+    """
+    level = [doc]
+    while level:
+        kinds = set(map(type, level))
+        if not kinds <= _PLAIN:
+            return True
+        types = list(map(type, level)) if len(kinds) > 1 else []
+        inner: list[Any] = []
+        for kind in kinds & {float, dict, list}:
+            group = list(compress(level, map(is_, types, repeat(kind)))) if types else level
+            if kind is float:
+                total: Any = sum(group)
+            else:
+                contents = map(dict.values, group) if kind is dict else group
+                try:  # contents that are all numbers (lists of numbers, objects of numbers) take one sum
+                    total = sum(chain.from_iterable(contents))
+                except TypeError:  # a string, null, list or object among them: look one level down
+                    inner.extend(chain.from_iterable(map(dict.values, group) if kind is dict else group))
+                    continue
+                except OverflowError:
+                    return True
+            if type(total) not in (int, float) or total - total != 0:  # NaN or infinity (or an overflow)
+                return True
+        level = inner
+    return False
+
+
 def _check_envelope(doc: Any, file: str | None, kind: str) -> ProblemSpec:
     """Checks shared by instance and solution files: object, finite numbers, format, problem."""
     if not isinstance(doc, dict):
         raise InstanceError(file, (), f"expected a JSON object (an allocopt {kind}), got {_show(doc)}")
-    bad = next(_non_finite(doc), None)
+    bad = next(_non_finite(doc), None) if _may_hold_non_finite(doc) else None
     if bad is not None:
         raise InstanceError(file, bad, "expected a finite number, got NaN or infinity")
     fmt = doc.get("format")

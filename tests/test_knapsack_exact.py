@@ -112,7 +112,7 @@ def random_data(rng, n, integral, lo=0, hi=20):
 @pytest.mark.parametrize("integral", [True, False])
 def test_01_brute_force(integral):
     rng = np.random.default_rng(1 if integral else 2)
-    for _ in range(400):
+    for _ in range(250):
         n = int(rng.integers(0, 11))
         v, w = random_data(rng, n, integral)
         if rng.random() < 0.2:
@@ -130,7 +130,7 @@ def test_01_brute_force_with_relaxation_and_pairing(monkeypatch, thresholds):
     monkeypatch.setattr(kx, "_RELAX_STATES", thresholds[0])
     monkeypatch.setattr(kx, "_PAIR_STATES", thresholds[1])
     rng = np.random.default_rng(3)
-    for it in range(400):
+    for it in range(250):
         n = int(rng.integers(1, 12))
         w = rng.integers(1, 30, n).astype(float)
         if it % 3 == 0:
@@ -166,7 +166,7 @@ def test_01_against_dense_dp(kind, monkeypatch):
         # Every other instance exercises the cardinality bound and the pairing heuristic.
         monkeypatch.setattr(kx, "_RELAX_STATES", 0 if rep % 2 else 1000)
         monkeypatch.setattr(kx, "_PAIR_STATES", 0 if rep % 2 else 2000)
-        n, r = 200, 50
+        n, r = 200, 100  # capacity about 5,000
         w = rng.integers(1, r + 1, n).astype(float)
         if kind == "uncorrelated":
             v = rng.integers(1, r + 1, n).astype(float)
@@ -362,3 +362,46 @@ def test_multiple_choice_medium_is_fast():
         counts = solve_multiple_choice(v, w, groups, 40.0 * n_groups, exactly_one)
         assert counts is not None
         check_mc(v, w, groups, 40.0 * n_groups, exactly_one, np.ones(n, np.int64), counts)
+
+
+# --------------------------------------------------------------------------------------------------
+# internals: bounded cardinality bound, LP-integral shortcut, state limit
+# --------------------------------------------------------------------------------------------------
+
+
+def test_bounded_brute_force_with_relaxation_and_pairing(monkeypatch):
+    """Strongly correlated bounded data exercise the copies-weighted cardinality bound."""
+    monkeypatch.setattr(kx, "_RELAX_STATES", 0)
+    monkeypatch.setattr(kx, "_PAIR_STATES", 0)
+    rng = np.random.default_rng(51)
+    for it in range(200):
+        n = int(rng.integers(1, 5))
+        w = rng.integers(1, 20, n).astype(float) if it % 2 else rng.random(n) * 20 + 0.5
+        v = w + 4.0
+        copies = rng.integers(1, 5, n)
+        cap = float(rng.integers(0, 80))
+        x = solve_bounded(v, w, copies, cap)
+        assert np.all(x <= copies) and fits(w, x, cap)
+        assert close(float(v @ x), brute_bounded(v, w, copies, cap))
+
+
+def test_multiple_choice_lp_integral_shortcut():
+    """When every group's best option fits together, that is the answer."""
+    v = np.array([1.0, 5.0, 2.0, 7.0, 3.0])
+    w = np.array([1.0, 4.0, 1.0, 6.0, 2.0])
+    g = np.array([0, 0, 1, 1, 2])
+    for exactly_one in (False, True):
+        assert solve_multiple_choice(v, w, g, 12.0, exactly_one).tolist() == [0, 1, 0, 1, 1]
+
+
+def test_state_limit_raises(monkeypatch):
+    monkeypatch.setattr(kx, "_MAX_STATES", 2)
+    monkeypatch.setattr(kx, "_RELAX_STATES", 10**9)
+    monkeypatch.setattr(kx, "_PAIR_STATES", 10**9)
+    rng = np.random.default_rng(61)
+    w = rng.integers(1, 1000, 300).astype(float)
+    with pytest.raises(kx.StateLimitError):
+        solve_01(w + 100, w, float(w.sum() // 2))
+    groups = np.repeat(np.arange(30), 10)
+    with pytest.raises(kx.StateLimitError):
+        solve_multiple_choice(w + 100, w, groups, float(w.sum() // 20), exactly_one=True)

@@ -10,12 +10,14 @@ finite values :math:`v_i`, weights :math:`w_i` and capacity :math:`C`:
 * :func:`solve_multiple_choice`: items carry a group label; per group at most one (or exactly one)
   *distinct* item :math:`i` has :math:`x_i > 0`, and then :math:`1 \le x_i \le c_i`.
 
-Data may be integral or real-valued. With integral values the optimum is exact; with real values it is
-exact up to floating-point rounding (about 1e-12 relative), because a state is discarded only when an
-upper bound on everything it can still become is at most the incumbent's value.
+Data may be integral or real-valued. With integral values the optimum is exact: a state is discarded
+only when :math:`\lfloor u \rfloor \le z` for an upper bound u on everything it can still become and
+the incumbent value z (with a safety margin for the rounding of u). With real values a state is
+discarded when :math:`u \le z (1 + 10^{-10})`, so the result is optimal up to that relative tolerance
+(without it, near-ties of real-valued subset-sum-like instances keep exponentially many states alive).
 
-0/1: expanding-core dynamic programming (Pisinger's *minknap* idea)
--------------------------------------------------------------------
+0/1: expanding-core dynamic programming (Pisinger's *minknap*, with *combo*'s strong bounds)
+-------------------------------------------------------------------------------------------
 Sort the items by efficiency :math:`e_i = v_i / w_i` (non-increasing). The *break item* b is the first
 item that no longer fits when packing greedily; the *break solution* takes items :math:`0..b-1`.
 An optimal solution usually differs from it only near b, so we keep a Pareto list of states
@@ -35,28 +37,49 @@ efficiency at most :math:`e_t` (after) or at least :math:`e_s` (before), so the 
     u(W, P) = \begin{cases} P + (C - W)\, e_t & W \le C \\ P - (W - C)\, e_s & W > C \end{cases}
 
 (:math:`e_t = 0` when no item is left after the core, :math:`e_s = \infty` when none is left before).
-With integral values a state is dropped when :math:`\lfloor u \rfloor \le z`. An item whose toggling
-gives no state with :math:`u > z` is fixed to its break-solution value without touching the list
-(this reduction is what keeps the core small). The algorithm stops when the list is empty or all
-items have been considered; the best feasible state seen (or the greedy solution) is optimal.
+An item whose toggling gives no state a chance is fixed to its break-solution value without touching
+the list (this reduction is what keeps the core small). The search stops when the list is empty, all
+items have been considered, or z reaches a global upper bound U; the best state seen (or the greedy
+solution) is then optimal.
+
+U starts as Dantzig's bound. On hard instances (more than ``_RELAX_STATES`` states; typically strongly
+correlated ones, :math:`v_i = w_i + K`, where u is weak because every optimum fills the knapsack with
+as many items as possible) it is tightened with the cardinality constraints of Martello, Pisinger and
+Toth: no solution has more than :math:`k_{max}` items (the lightest ones that fit) and none better than
+z has fewer than :math:`k_{min}`; each is dualised, :math:`U = \min_{\mu \ge 0} \mu k_{max} +
+\mathrm{LP}(v - \mu)` (resp. :math:`-\nu k_{min} + \mathrm{LP}(v + \nu)`), by bisection on the
+subgradient. Good solutions are found by *pairing* each state with one item outside the core. With
+integral weights the capacity is first rounded down to a multiple of their gcd.
 
 Solutions are recovered from a log of nodes ``(parent, toggled item)``: a state created by toggling
 item j on a state with node k gets the node ``(k, j)``. The log is garbage-collected (only the nodes
 reachable from live states and the incumbent are kept) when it fills up.
 
-Bounded: binary splitting of the copies into 0/1 items (1, 2, 4, ..., rest), solved as 0/1.
+Bounded: binary splitting of the copies into 0/1 items (1, 2, 4, ..., rest), solved as 0/1, the
+cardinality bound counting each piece as its number of copies.
 
-Multiple choice: Pareto-list DP over the groups
------------------------------------------------
+Multiple choice: expanding core over groups (Pisinger's *mcknap* idea)
+----------------------------------------------------------------------
 Each (item, count k) is an option :math:`(k w_i, k v_i)`; dominated options in a group are dropped.
 Each group's lightest remaining option (or "nothing" for at-most-one) is its *default*; subtracting
-the defaults' weights and values turns exactly-one into at-most-one over the non-default options,
-with capacity :math:`C' = C - \sum_g w_{g,\mathrm{default}}` (infeasible when negative). The DP keeps a
-Pareto list of states over the groups processed so far and bounds every state with the LP relaxation
-of the remaining groups (the upper convex hulls of their options, filled greedily by slope), which is
-a concave piecewise-linear function :math:`f(C' - W)`; states with :math:`P + f(C' - W) \le z` are
-dropped. Every state is feasible (remaining groups take their defaults), so :math:`z` is the best state
-seen, seeded with an LP-greedy solution.
+the defaults' weights and values turns exactly-one into at-most-one with (0, 0) as the default, and
+capacity :math:`C' = C - \sum_g w_{g,\mathrm{default}}` (infeasible when negative).
+
+The LP relaxation takes the segments of the groups' upper convex hulls by non-increasing slope; the
+first one that does not fit has the critical slope :math:`\alpha`, and every group's LP choice
+:math:`\ell_g` maximises :math:`v - \alpha w` in the group. Changing group g to option j thus has the
+*reduced profit* :math:`r_{gj} = \Delta v - \alpha \Delta w \le 0`. Starting from the LP choices, a
+Pareto list of states :math:`(W, P)` is expanded one group at a time, by non-increasing
+:math:`\max_j r_{gj}`. For the groups still outside the core, at their LP choices,
+
+.. math::
+
+    u(W, P) = \max\big(P \;[W \le C'],\; P + \alpha (C' - W) + r_{next}\big),
+
+where :math:`r_{next}` is the best reduced profit of the next group (any completion that changes some
+outer group gains at most :math:`\alpha` per unit of weight plus one reduced profit). The expansion
+stops as soon as :math:`\max_X P + \alpha (C' - W) + r_{next} \le z`: no later group can help any
+state.
 """
 
 from __future__ import annotations
@@ -64,7 +87,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["solve_01", "solve_bounded", "solve_multiple_choice"]
+__all__ = ["StateLimitError", "solve_01", "solve_bounded", "solve_multiple_choice"]
 
 # Sums of integral values below this are exact in float64, so integral profits can use floor(u) <= z.
 _EXACT_INT = 2.0**52
@@ -72,13 +95,21 @@ _EXACT_INT = 2.0**52
 _MAX_COUNT = 2.0**62
 # The multiple-choice DP enumerates (item, count) options; refuse absurd expansions instead of
 # exhausting memory.
-_MAX_OPTIONS = 20_000_000
+_MAX_OPTIONS = 5_000_000
 # Real-valued data: the search may stop when the incumbent is within this relative gap of a global
 # upper bound (exact rational data stops only at the bound itself).
 _REAL_RTOL = 1e-10
 # State-list sizes at which the 0/1 DP computes the cardinality bound / pairs states with items.
 _RELAX_STATES = 1000
 _PAIR_STATES = 1000
+# Memory budget of the DPs (states in one list; about 100 bytes each with buffers and the node log).
+_MAX_STATES = 5_000_000
+# LP evaluations per side of the cardinality bound (each is O(n)).
+_DUAL_EVALS = 64
+
+
+class StateLimitError(RuntimeError):
+    """An exact DP outgrew its state budget (``_MAX_STATES``): use a general MILP solver instead."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -90,14 +121,13 @@ _PAIR_STATES = 1000
 def _threshold(z: float, integral: bool) -> float:
     """A state with upper bound u is pruned iff u <= threshold.
 
-    Integral profits: prune iff floor(u) <= z, i.e. u < z + 1; u carries a few ulps of rounding, so
-    we keep a 1e-12 relative safety margin (pruning less is always safe). Real-valued profits: prune
-    iff u <= z (1 + _REAL_RTOL), so the result is optimal up to that relative tolerance (without it,
-    near-ties of real-valued subset-sum-like instances keep exponentially many states alive).
+    Integral profits: prune iff floor(u) <= z, i.e. u < z + 1; u carries a few ulps of rounding, so we
+    keep a 1e-9 absolute + 1e-12 relative safety margin (pruning less is always safe). Real-valued
+    profits: prune iff u <= z (1 + _REAL_RTOL), so the result is optimal up to that relative tolerance
+    (without it, near-ties of real-valued subset-sum-like instances keep exponentially many states).
     """
     if integral:
-        slack = 1.0 - 1e-12 * max(1.0, abs(z))
-        return z + max(slack, 0.0)
+        return z + max(1.0 - 1e-9 - 1e-12 * abs(z), 0.0)
     return z + _REAL_RTOL * max(1.0, abs(z))
 
 
@@ -218,18 +248,18 @@ def _merge01(W, P, N, L, dw, dp, item, W2, P2, N2, par, itm, nn, cap, es, et, z,
 
 
 @njit(cache=True)
-def _greedy_fill(key, wt, gain, cap):
+def _greedy_fill(key, wt, gain, cnt, cap):
     """Dantzig's greedy fill by non-increasing key without sorting: quickselect-style 3-way partitions
-    around a median-of-three pivot, expected O(n). Returns (gain of the whole items taken, residual
-    capacity, number of whole items, gain and weight of the first item that does not fit; weight 0.0
-    when everything fits). Items of equal key may be taken in any order: the LP value is the same."""
+    around a median-of-three pivot, expected O(n). Returns (sum of gain and of cnt over the whole items
+    taken, residual capacity, gain, weight and cnt of the first item that does not fit; its weight is
+    0.0 when everything fits). Items of equal key may be taken in any order: the LP value is the same."""
     m = key.shape[0]
     idx = np.arange(m)
     lo = 0
     hi = m
     full = 0.0
+    csum = 0.0
     r = cap
-    cnt = 0
     while lo < hi:
         a = key[idx[lo]]
         b = key[idx[(lo + hi) >> 1]]
@@ -251,121 +281,188 @@ def _greedy_fill(key, wt, gain, cap):
                 i += 1
         wsum = 0.0
         gsum = 0.0
+        nsum = 0.0
         for q in range(lo, gt):
             wsum += wt[idx[q]]
             gsum += gain[idx[q]]
+            nsum += cnt[idx[q]]
         if wsum > r:
             hi = gt  # the first item that does not fit has a key above the pivot
             continue
         r -= wsum
         full += gsum
-        cnt += gt - lo
+        csum += nsum
         for q in range(gt, lt):
             j = idx[q]
             if wt[j] <= r:
                 r -= wt[j]
                 full += gain[j]
-                cnt += 1
+                csum += cnt[j]
             else:
-                return full, r, cnt, gain[j], wt[j]
+                return full, csum, r, gain[j], wt[j], cnt[j]
         lo = lt
-    return full, r, cnt, 0.0, 0.0
+    return full, csum, r, 0.0, 0.0, 0.0
 
 
 @njit(cache=True)
-def _shifted_lp(v, w, cap, mu):
-    """Dantzig LP of max sum (v_j - mu) x_j s.t. w x <= cap, 0 <= x <= 1 (items with v_j <= mu unused).
+def _shifted_lp(v, w, mult, cap, mu):
+    """Dantzig LP of max sum (v_j - mu m_j) x_j s.t. w x <= cap, 0 <= x <= 1 (items with
+    v_j <= mu m_j unused); m_j is the number of copies item j stands for (1 for 0/1 items).
 
-    Returns (LP value, fractional cardinality of the LP solution, whole-item part of the value,
-    residual capacity, profit and weight of the fractional item; weight 0.0 if there is none)."""
+    Returns (LP value, cardinality sum m x of the LP solution, whole-item part of the value, residual
+    capacity, profit and weight of the fractional item; weight 0.0 if there is none)."""
     n = v.shape[0]
     m = 0
     for j in range(n):
-        if v[j] > mu:
+        if v[j] > mu * mult[j]:
             m += 1
     key = np.empty(m)
     wt = np.empty(m)
     gain = np.empty(m)
+    cnt = np.empty(m)
     m = 0
     for j in range(n):
-        if v[j] > mu:
-            gain[m] = v[j] - mu
+        if v[j] > mu * mult[j]:
+            gain[m] = v[j] - mu * mult[j]
             wt[m] = w[j]
+            cnt[m] = mult[j]
             key[m] = gain[m] / w[j]
             m += 1
-    full, r, cnt, fg, fw = _greedy_fill(key, wt, gain, cap)
+    full, csum, r, fg, fw, fc = _greedy_fill(key, wt, gain, cnt, cap)
     if fw > 0.0:
-        return full + r * fg / fw, cnt + r / fw, full, r, fg, fw
-    return full, float(cnt), full, r, 0.0, 0.0
+        return full + r * fg / fw, csum + r * fc / fw, full, r, fg, fw
+    return full, csum, full, r, 0.0, 0.0
 
 
 @njit(cache=True)
-def _lagrangian_value(v, w, cap, mu, k, exact):
-    """mu * k + LP(v - mu): an upper bound on every solution with cardinality <= k (mu >= 0) or
-    >= k (mu <= 0). In exact mode (all data integral, mu integral) it is floored exactly: the whole
-    items' part is an exact integer and only r * pf / wf is rounded (floor of a correctly rounded
-    quotient of exact integers never falls below the true floor)."""
-    val, _, full, r, pf, wf = _shifted_lp(v, w, cap, mu)
+def _floor_frac(q: float) -> float:
+    """floor(q) for a rounded q (e.g. r * p / w of non-negative integers), never below the true floor:
+    the product may exceed 2**53 and be rounded, so allow a 1e-9 relative slack (this only costs
+    tightness when q is that close below an integer)."""
+    return np.floor(q + 1e-9 * (1.0 + abs(q)))
+
+
+@njit(cache=True)
+def _lagrangian(v, w, mult, cap, mu, k, exact):
+    """(mu * k + LP(v - mu m), cardinality m x of the LP solution). The value bounds every solution
+    with m x <= k if mu >= 0, or with m x >= k if mu <= 0. In exact mode (all data integral, mu
+    integral) it is floored, with margins covering the rounding of the sums (exact below 2**53, but
+    mu * k and sum (v - mu m) may be larger when |mu| is) and of the fractional part (as _floor_frac)."""
+    val, card, full, r, pf, wf = _shifted_lp(v, w, mult, cap, mu)
     if exact:
-        return mu * k + full + (np.floor(r * pf / wf) if wf > 0.0 else 0.0)
-    return mu * k + val
+        q = r * pf / wf if wf > 0.0 else 0.0
+        margin = 1e-12 * (abs(mu) * (k + card) + abs(full) + 1.0)
+        return np.floor(mu * k + full + q + 1e-9 * (1.0 + q) + margin), card
+    return mu * k + val, card
 
 
 @njit(cache=True)
-def _cardinality_bound(v, w, cap, z, b, exact):
-    """Upper bound on any solution better than z from the cardinality constraints (Martello-Pisinger-
-    Toth): sum x <= kmax (the most items that fit: the lightest ones) and sum x >= kmin (fewer than kmin
-    items cannot beat z: the most profitable ones). Each is dualised with a multiplier found by
-    bisection on the subgradient k - card(mu) of the convex dual function. Dantzig's LP solution has
-    b + (fraction) items (b = break item), so a side can only help when it cuts that solution off:
-    kmax == b or kmin > b; otherwise it is skipped (returns +inf if neither side applies)."""
+def _dual_bound(v, w, mult, cap, k, lo, hi, exact, enough):
+    """min over mu in [lo, hi] of the convex piecewise-linear phi(mu) = mu k + LP(v - mu m), whose
+    subgradient is k - card(mu), card(mu) non-increasing.
+
+    The bracket around the minimum is narrowed with probes rotating between Kelley's point (where
+    the supporting lines at the two ends cross: exact when phi has two pieces, as for strongly
+    correlated data), regula falsi on card(mu) - k (Illinois variant: fast when the minimum is near
+    an end, as for uncorrelated data) and bisection (the safeguard), at most _DUAL_EVALS of them; mu
+    stays integral in exact mode.
+    The crossing value of the supporting lines is a lower bound on phi, so the search stops once no mu
+    can improve the bound by more than 1 (exact) or 1e-12 relative, or once the bound is at most
+    ``enough`` (the caller's incumbent). Any mu gives a valid bound: stopping early only costs
+    tightness."""
+    f_lo, c_lo = _lagrangian(v, w, mult, cap, lo, k, exact)
+    if k - c_lo >= 0.0:
+        return f_lo
+    f_hi, c_hi = _lagrangian(v, w, mult, cap, hi, k, exact)
+    if k - c_hi <= 0.0:
+        return f_hi
+    best = min(f_lo, f_hi)
+    if best <= enough:
+        return best
+    g_lo = c_lo - k  # > 0; Illinois halves it when the same end is kept twice
+    g_hi = c_hi - k  # < 0
+    side = 0
+    for it in range(_DUAL_EVALS):
+        if hi - lo <= (1.0 if exact else 1e-9 * max(1.0, abs(hi))):
+            break
+        s_lo = k - c_lo
+        s_hi = k - c_hi
+        cross = (f_hi - f_lo + s_lo * lo - s_hi * hi) / (s_lo - s_hi)
+        if best - (f_lo + s_lo * (cross - lo)) <= (1.0 if exact else 1e-12 * max(1.0, abs(best))):
+            break
+        if it % 3 == 0:
+            mu = cross
+        elif it % 3 == 1:
+            mu = lo + g_lo / (g_lo - g_hi) * (hi - lo)
+        else:
+            mu = 0.5 * (lo + hi)
+        if exact:
+            mu = np.floor(mu)
+        if not (lo < mu < hi):
+            mu = np.floor(0.5 * (lo + hi)) if exact else 0.5 * (lo + hi)
+        f, c = _lagrangian(v, w, mult, cap, mu, k, exact)
+        best = min(best, f)
+        if best <= enough:
+            break
+        if c > k:
+            lo, f_lo, c_lo, g_lo = mu, f, c, c - k
+            if side == 1:
+                g_hi *= 0.5
+            side = 1
+        elif c < k:
+            hi, f_hi, c_hi, g_hi = mu, f, c, c - k
+            if side == -1:
+                g_lo *= 0.5
+            side = -1
+        else:
+            break
+    return best
+
+
+@njit(cache=True)
+def _cardinality_bound(v, w, mult, cap, z, exact):
+    """Upper bound on any solution better than z from cardinality constraints (Martello-Pisinger-Toth),
+    counting item j as m_j copies. Every solution has m x <= kmax (LP bound on the copies that fit:
+    the lightest ones), every solution better than z has m x >= kmin (copies needed to beat z: the most
+    profitable ones). Dantzig's LP solution has card0 copies, between f = floor(card0) and f + 1, so
+    either m x <= f (bound: dualise it with mu >= 0) or m x >= max(f + 1, kmin) (dualise with mu <= 0):
+    the bound is the larger of the two (a side is -inf when [kmin, kmax] excludes it)."""
     n = v.shape[0]
-    neg_w = np.empty(n)
-    ones = np.ones(n)
+    key = np.empty(n)
     for j in range(n):
-        neg_w[j] = -w[j]
-    wmax = np.max(w)
-    wmin = np.min(w)
-    vmax = np.max(v)
-    kmax = _greedy_fill(neg_w, w, ones, cap)[2]  # lightest first
-    cnt = _greedy_fill(v, v, ones, z)[2]  # the most profitable items whose sum stays <= z
-    if cnt == n:
-        return -np.inf  # nothing beats z
-    kmin = cnt + 1
+        key[j] = mult[j] / w[j]
+    full, _, r, fg, fw, _ = _greedy_fill(key, w, mult, mult, cap)  # copies, lightest first
+    kmax = np.floor(full + (r * fg / fw if fw > 0.0 else 0.0) + 1e-9)
+    for j in range(n):
+        key[j] = v[j] / mult[j]
+    full, _, r, fg, fw, _ = _greedy_fill(key, v, mult, mult, z)  # copies, most profitable first
+    if fw == 0.0:
+        return -np.inf  # even everything together is worth at most z
+    kmin = np.ceil(full + r * fg / fw - 1e-9)
     if kmin > kmax:
         return -np.inf
-    best = np.inf
-    if kmax <= b:
-        # Max-cardinality side, mu >= 0: smallest mu whose LP picks at most kmax items.
-        lo = 0.0
-        hi = vmax
-        for _ in range(64):
-            if hi - lo <= (1.0 if exact else 1e-9 * max(1.0, vmax)):
-                break
-            mid = np.floor(0.5 * (lo + hi)) if exact else 0.5 * (lo + hi)
-            if _shifted_lp(v, w, cap, mid)[1] <= kmax:
-                hi = mid
-            else:
-                lo = mid
-        for mu in (lo, hi):
-            best = min(best, _lagrangian_value(v, w, cap, mu, kmax, exact))
-    # Min-cardinality side, mu = -nu <= 0: smallest nu whose LP picks at least kmin items.
-    lo = 0.0
-    hi = vmax * (wmax / wmin + 1.0) + 1.0
-    if exact:
-        hi = np.ceil(hi)
-    if kmin > b and _shifted_lp(v, w, cap, -hi)[1] >= kmin:
-        for _ in range(80):
-            if hi - lo <= (1.0 if exact else 1e-9 * max(1.0, hi)):
-                break
-            mid = np.floor(0.5 * (lo + hi)) if exact else 0.5 * (lo + hi)
-            if _shifted_lp(v, w, cap, -mid)[1] >= kmin:
-                hi = mid
-            else:
-                lo = mid
-        for nu in (lo, hi):
-            best = min(best, _lagrangian_value(v, w, cap, -nu, kmin, exact))
-    return best
+    card0 = _shifted_lp(v, w, mult, cap, 0.0)[1]
+    f = np.floor(card0)
+    vmax = 0.0
+    wmax = 0.0
+    wmin = np.inf
+    mmin = np.inf
+    for j in range(n):
+        vmax = max(vmax, v[j] / mult[j])
+        wmax = max(wmax, w[j])
+        wmin = min(wmin, w[j])
+        mmin = min(mmin, mult[j])
+    ub = -np.inf
+    if kmin <= f:
+        hi = np.ceil(vmax) if exact else vmax
+        ub = max(ub, _dual_bound(v, w, mult, cap, min(f, kmax), 0.0, hi, exact, z))
+    kb = max(f + 1.0, kmin)
+    if kb <= kmax:
+        lo = -(vmax * (wmax / wmin + 1.0) / mmin + 1.0)
+        if exact:
+            lo = np.floor(lo)
+        ub = max(ub, _dual_bound(v, w, mult, cap, kb, lo, 0.0, exact, z))
+    return ub
 
 
 @njit(cache=True)
@@ -401,12 +498,14 @@ def _pair_items(W, P, L, v, w, b, in_core, cap, z):
 
 
 @njit(cache=True)
-def _minknap(v, w, cap, integral, exact, relax_states, pair_states):
+def _minknap(v, w, mult, cap, integral, exact, relax_states, pair_states, max_states):
     """Exact 0/1 knapsack on items sorted by non-increasing efficiency with 0 < w_i <= cap,
     v_i > 0 and sum(w) > cap. ``integral``: values are integers; ``exact``: values, weights and
-    capacity are (so global bounds can be floored exactly). The cardinality bound is computed once the
-    list exceeds ``relax_states`` states, pairing runs when it exceeds ``pair_states`` (then 2x that).
-    Returns x (int64) in the sorted order."""
+    capacity are (so global bounds can be floored exactly); ``mult``: copies each item stands for
+    (cardinality bound). The cardinality bound is computed once the list exceeds ``relax_states``
+    states, pairing runs when it exceeds ``pair_states`` (then 2x that).
+
+    Returns (x in the sorted order as int64, ok); ok is False when the list outgrew ``max_states``."""
     n = v.shape[0]
     eff = v / w
     b = 0
@@ -432,9 +531,7 @@ def _minknap(v, w, cap, integral, exact, relax_states, pair_states):
     best_extra = -1  # item toggled on top of the incumbent node (pairing heuristic), -1: none
 
     # Global upper bound: stop as soon as z reaches it. Start with Dantzig's bound.
-    ub = psum + (cap - wsum) * eff[b]
-    if exact:
-        ub = np.floor(ub)
+    ub = psum + _floor_frac((cap - wsum) * v[b] / w[b]) if exact else psum + (cap - wsum) * eff[b]
     stop = _stop_level(ub, exact)
 
     size = 256
@@ -506,8 +603,7 @@ def _minknap(v, w, cap, integral, exact, relax_states, pair_states):
             P2 = np.empty(size)
             N2 = np.empty(size, np.int64)
         par, itm, nn, best = _reserve_nodes(par, itm, nn, L, N, L, best)
-        L, nn, z2, best2 = _merge01(W, P, N, L, dw, dp, item, W2, P2, N2, par, itm, nn, cap, es, et, z,
-                                    best, integral)
+        L, nn, z2, best2 = _merge01(W, P, N, L, dw, dp, item, W2, P2, N2, par, itm, nn, cap, es, et, z, best, integral)
         if z2 > z:
             z = z2
             best = best2
@@ -515,12 +611,14 @@ def _minknap(v, w, cap, integral, exact, relax_states, pair_states):
         W, W2 = W2, W
         P, P2 = P2, P
         N, N2 = N2, N
+        if max_states < L:
+            return xg, False
 
         # Hard instances (many states; typically strongly correlated): tighten the global bound with
         # cardinality constraints once, and look for better solutions by pairing states with items.
         if not relaxed and relax_states < L:
             relaxed = True
-            ub = min(ub, _cardinality_bound(v, w, cap, z, b, exact))
+            ub = min(ub, _cardinality_bound(v, w, mult, cap, z, exact))
             stop = _stop_level(ub, exact)
         if pair_at < L:
             pair_at = 2 * L
@@ -531,7 +629,7 @@ def _minknap(v, w, cap, integral, exact, relax_states, pair_states):
                 best_extra = bj
 
     if best < 0:
-        return xg
+        return xg, True
     x = np.zeros(n, np.int64)
     for j in range(b):
         x[j] = 1
@@ -541,71 +639,12 @@ def _minknap(v, w, cap, integral, exact, relax_states, pair_states):
     while node > 0:
         x[itm[node]] ^= 1
         node = par[node]
-    return x
+    return x, True
 
 
 # --------------------------------------------------------------------------------------------------
-# Multiple-choice knapsack: Pareto DP over groups with an LP bound
+# Multiple-choice knapsack: expanding core over groups around the LP solution
 # --------------------------------------------------------------------------------------------------
-
-
-@njit(cache=True)
-def _lp_value(c, cw, cv, sl, S):
-    """LP value of the remaining groups with capacity c: prefix sums (cw, cv) of the hull segments
-    sorted by slope, the last one taken fractionally."""
-    if c < 0.0:
-        return -np.inf
-    if c >= cw[S]:
-        return cv[S]
-    lo = 0
-    hi = S  # invariant: cw[lo] <= c < cw[hi]
-    while hi - lo > 1:
-        mid = (lo + hi) >> 1
-        if cw[mid] <= c:
-            lo = mid
-        else:
-            hi = mid
-    return cv[lo] + (c - cw[lo]) * sl[lo]
-
-
-@njit(cache=True)
-def _hull_segments(gs, ow, ov):
-    """Upper concave hull from (0, 0) through each group's options (sorted by weight, strictly
-    increasing values). Returns segments (dw, dv, group, end option index)."""
-    m = ow.shape[0]
-    G = gs.shape[0] - 1
-    sdw = np.empty(m)
-    sdv = np.empty(m)
-    sg = np.empty(m, np.int64)
-    se = np.empty(m, np.int64)
-    hull = np.empty(m + 1, np.int64)  # option indices; -1 is the origin
-    S = 0
-    for g in range(G):
-        h = 0
-        hull[h] = -1
-        h += 1
-        for o in range(gs[g], gs[g + 1]):
-            while h >= 2:
-                a = hull[h - 2]
-                bb = hull[h - 1]
-                aw = ow[a] if a >= 0 else 0.0
-                av = ov[a] if a >= 0 else 0.0
-                # Drop bb when it is on or below the chord a -> o.
-                if (ov[bb] - av) * (ow[o] - ow[bb]) <= (ov[o] - ov[bb]) * (ow[bb] - aw):
-                    h -= 1
-                else:
-                    break
-            hull[h] = o
-            h += 1
-        for q in range(1, h):
-            a = hull[q - 1]
-            o = hull[q]
-            sdw[S] = ow[o] - (ow[a] if a >= 0 else 0.0)
-            sdv[S] = ov[o] - (ov[a] if a >= 0 else 0.0)
-            sg[S] = g
-            se[S] = o
-            S += 1
-    return sdw[:S], sdv[:S], sg[:S], se[:S]
 
 
 @njit(cache=True)
@@ -623,14 +662,58 @@ def _pareto_keep(gs, ov):
 
 
 @njit(cache=True)
-def _mc_greedy(G, sdw, sdv, sg, se, cap):
-    """LP-greedy feasible solution: walk the hull segments by slope, upgrade a group while it fits;
-    a group is frozen the first time its next upgrade does not fit."""
-    choice = np.empty(G, np.int64)
-    choice.fill(-1)
+def _hull_segments(gs, ow, ov):
+    """Upper concave hull of each group's options (sorted by weight, strictly increasing values, the
+    first one at the origin). Returns the hull segments (dw, dv, group, end option index)."""
+    m = ow.shape[0]
+    G = gs.shape[0] - 1
+    sdw = np.empty(m)
+    sdv = np.empty(m)
+    sg = np.empty(m, np.int64)
+    se = np.empty(m, np.int64)
+    hull = np.empty(m, np.int64)
+    S = 0
+    for g in range(G):
+        h = 0
+        for o in range(gs[g], gs[g + 1]):
+            while h >= 2:
+                a = hull[h - 2]
+                bb = hull[h - 1]
+                # Drop bb when it is on or below the chord a -> o.
+                if (ov[bb] - ov[a]) * (ow[o] - ow[bb]) <= (ov[o] - ov[bb]) * (ow[bb] - ow[a]):
+                    h -= 1
+                else:
+                    break
+            hull[h] = o
+            h += 1
+        for q in range(1, h):
+            sdw[S] = ow[hull[q]] - ow[hull[q - 1]]
+            sdv[S] = ov[hull[q]] - ov[hull[q - 1]]
+            sg[S] = g
+            se[S] = hull[q]
+            S += 1
+    return sdw[:S], sdv[:S], sg[:S], se[:S]
+
+
+@njit(cache=True)
+def _mc_lp_greedy(gs, sdw, sdv, sg, se, cap):
+    """LP relaxation and a greedy solution from the hull segments sorted by non-increasing slope.
+
+    The LP takes segments in that order until one does not fit: its slope is the critical slope alpha
+    and every group's current hull point (``lp``; the lower end in the fractional group) maximises
+    v - alpha * w within the group. The greedy solution continues past the break, upgrading a group
+    while its next segment fits (a group is frozen the first time it does not). Returns (lp, alpha,
+    whether the LP is integral, greedy choice, greedy value)."""
+    G = gs.shape[0] - 1
+    lp = np.empty(G, np.int64)
+    for g in range(G):
+        lp[g] = gs[g]
+    greedy = lp.copy()
     frozen = np.zeros(G, np.bool_)
     res = cap
     z = 0.0
+    alpha = 0.0
+    integral_lp = True
     for q in range(sdw.shape[0]):
         g = sg[q]
         if frozen[g]:
@@ -638,28 +721,44 @@ def _mc_greedy(G, sdw, sdv, sg, se, cap):
         if sdw[q] <= res:
             res -= sdw[q]
             z += sdv[q]
-            choice[g] = se[q]
+            greedy[g] = se[q]
+            if integral_lp:
+                lp[g] = se[q]
         else:
             frozen[g] = True
-    return choice, z
+            if integral_lp:
+                integral_lp = False
+                alpha = sdv[q] / sdw[q]
+    return lp, alpha, integral_lp, greedy, z
 
 
 @njit(cache=True)
-def _mc_merge(RW, RP, RN, RO, RL, BW, BP, BN, BL, dw, dp, opt, TW, TP, TN, TO,
-              cw, cv, sl, S, cap, z, inc_node, inc_opt, integral):
-    """Merge the current list R with the group's base list B shifted by option (dw, dp) into T.
-    R states were already bounded; shifted ones are bounded with the LP of the remaining groups."""
+def _mc_bound(p, w, cap, alpha, r_next):
+    """Bound on every completion of a state (w, p) when the groups outside the core sit at their LP
+    choices: each group change has reduced profit r = dv - alpha * dw <= r_next, so a completion
+    changing at least one group is worth at most p + alpha * (C - w) + r_next; one changing none is
+    worth p if w <= C."""
+    u = p + alpha * (cap - w) + r_next
+    if w <= cap and p > u:
+        return p
+    return u
+
+
+@njit(cache=True)
+def _mc_merge(
+    RW, RP, RN, RO, RL, BW, BP, BN, BL, dw, dp, opt, TW, TP, TN, TO, cap, alpha, r_next, z, inc_node, inc_opt, integral
+):
+    """Merge the current list R with the group's base list B shifted by option (dw, dp) into T,
+    dropping dominated states and shifted states whose bound cannot beat z (R states were bounded
+    already). Returns (new length, z, incumbent parent node, incumbent option)."""
     thr = _threshold(z, integral)
-    jl = BL
-    while jl > 0 and BW[jl - 1] + dw > cap:
-        jl -= 1
     i = 0
     j = 0
     k = 0
     best_p = -np.inf
-    while i < RL or j < jl:
+    while i < RL or j < BL:
         take_r = False
-        if j >= jl:
+        if j >= BL:
             take_r = True
         elif i < RL:
             wb = BW[j] + dw
@@ -682,14 +781,14 @@ def _mc_merge(RW, RP, RN, RO, RL, BW, BP, BN, BL, dw, dp, opt, TW, TP, TN, TO,
             if cp <= best_p:
                 continue
             best_p = cp
-            if cp + _lp_value(cap - nw, cw, cv, sl, S) <= thr:
+            if _mc_bound(cp, nw, cap, alpha, r_next) <= thr:
                 continue
             TW[k] = nw
             TP[k] = cp
             TN[k] = parent
             TO[k] = opt
             k += 1
-            if cp > z:
+            if nw <= cap and cp > z:
                 z = cp
                 inc_node = parent
                 inc_opt = opt
@@ -698,18 +797,20 @@ def _mc_merge(RW, RP, RN, RO, RL, BW, BP, BN, BL, dw, dp, opt, TW, TP, TN, TO,
 
 
 @njit(cache=True)
-def _mc_dp(gs, ow, ov, sdw0, sdv0, sg0, cap, integral, z0):
-    """Exact at-most-one MCKP over non-default options (offset weights/values > 0) grouped by ``gs``.
-    Segments (sdw0, sdv0, sg0) must be sorted by non-increasing slope. Returns (the chosen non-default
-    options, at most one per group; use_greedy flag: the greedy solution z0 was never beaten)."""
+def _mc_core(gs, ow, ov, lp, alpha, order, rmax, cap, integral, z0, max_states):
+    """Exact at-most-one MCKP by expanding a core of groups around the LP solution (the idea of
+    Pisinger's mcknap). Options are offset so that each group's first option is (0, 0); groups outside
+    the core sit at their LP choice ``lp``. Groups enter the core in ``order`` (non-increasing best
+    reduced profit ``rmax``); the expansion stops as soon as no state can gain from the next group.
+
+    Returns (options chosen differently from lp along the incumbent's path, at most one per group;
+    use_greedy: the initial incumbent z0 was never beaten; ok: False if the list outgrew max_states)."""
     G = gs.shape[0] - 1
-    S = sdw0.shape[0]
-    sdw = sdw0.copy()
-    sdv = sdv0.copy()
-    sg = sg0.copy()
-    cw = np.zeros(S + 1)
-    cv = np.zeros(S + 1)
-    sl = np.zeros(S + 1)
+    W0 = 0.0
+    P0 = 0.0
+    for g in range(G):
+        W0 += ow[lp[g]]
+        P0 += ov[lp[g]]
 
     size = 256
     BW = np.empty(size)
@@ -723,60 +824,84 @@ def _mc_dp(gs, ow, ov, sdw0, sdv0, sg0, cap, integral, z0):
     TP = np.empty(size)
     TN = np.empty(size, np.int64)
     TO = np.empty(size, np.int64)
-    BW[0] = 0.0
-    BP[0] = 0.0
+    BW[0] = W0
+    BP[0] = P0
     BN[0] = 0
     BL = 1
-    par = np.empty(1 << 14, np.int64)
-    itm = np.empty(1 << 14, np.int64)
+    par = np.empty(1 << 12, np.int64)
+    itm = np.empty(1 << 12, np.int64)
     par[0] = -1
     itm[0] = -1
     nn = 1
 
     z = z0
     use_greedy = True
-    inc_node = -1
-    inc_opt = -1
-    for g in range(G):
-        # LP of groups g+1.. : drop group g's segments (they are sorted by slope already).
-        k = 0
-        for q in range(S):
-            if sg[q] != g:
-                sdw[k] = sdw[q]
-                sdv[k] = sdv[q]
-                sg[k] = sg[q]
-                k += 1
-        S = k
-        for q in range(S):
-            cw[q + 1] = cw[q] + sdw[q]
-            cv[q + 1] = cv[q] + sdv[q]
-            sl[q] = sdv[q] / sdw[q]
-
-        # Default choice for group g: the base states, re-bounded.
+    inc_node = 0
+    inc_opt = -1  # z0 >= P0: the greedy solution extends the LP's integral part
+    K = order.shape[0]
+    for q in range(K):
+        g = order[q]
+        r_next = rmax[order[q + 1]] if q + 1 < K else -np.inf
         thr = _threshold(z, integral)
-        m = gs[g + 1] - gs[g]
-        need = BL * (m + 1)
-        if RW.shape[0] < need:
-            RW = np.empty(need)
-            RP = np.empty(need)
-            RN = np.empty(need, np.int64)
-            RO = np.empty(need, np.int64)
-            TW = np.empty(need)
-            TP = np.empty(need)
-            TN = np.empty(need, np.int64)
-            TO = np.empty(need, np.int64)
+        # No state can gain from group g or any later one (their reduced profits are <= rmax[g]).
+        top = -np.inf
+        for i in range(BL):
+            top = max(top, BP[i] + alpha * (cap - BW[i]))
+        if top + rmax[g] <= thr:
+            break
+
+        if RW.shape[0] < BL:
+            RW = np.empty(2 * BL)
+            RP = np.empty(2 * BL)
+            RN = np.empty(2 * BL, np.int64)
+            RO = np.empty(2 * BL, np.int64)
+        # Group g at its LP choice: the base states, re-bounded with the next group's rmax.
         RL = 0
         for i in range(BL):
-            if BP[i] + _lp_value(cap - BW[i], cw, cv, sl, S) > thr:
+            if _mc_bound(BP[i], BW[i], cap, alpha, r_next) > thr:
                 RW[RL] = BW[i]
                 RP[RL] = BP[i]
                 RN[RL] = BN[i]
                 RO[RL] = -1
                 RL += 1
+        base = lp[g]
         for o in range(gs[g], gs[g + 1]):
-            RL, z2, inc_node, inc_opt = _mc_merge(RW, RP, RN, RO, RL, BW, BP, BN, BL, ow[o], ov[o], o,
-                                                  TW, TP, TN, TO, cw, cv, sl, S, cap, z, inc_node,
-                                                  inc_opt, integral)
+            if o == base:
+                continue
+            dw = ow[o] - ow[base]
+            dp = ov[o] - ov[base]
+            if top + dp - alpha * dw <= thr:  # reduced profit too low for every state
+                continue
+            if TW.shape[0] < RL + BL:  # the merge output; R is the previous output, large enough
+                TW = np.empty(2 * (RL + BL))
+                TP = np.empty(2 * (RL + BL))
+                TN = np.empty(2 * (RL + BL), np.int64)
+                TO = np.empty(2 * (RL + BL), np.int64)
+            RL, z2, inc_node, inc_opt = _mc_merge(
+                RW,
+                RP,
+                RN,
+                RO,
+                RL,
+                BW,
+                BP,
+                BN,
+                BL,
+                dw,
+                dp,
+                o,
+                TW,
+                TP,
+                TN,
+                TO,
+                cap,
+                alpha,
+                r_next,
+                z,
+                inc_node,
+                inc_opt,
+                integral,
+            )
             if z2 > z:
                 z = z2
                 use_greedy = False
@@ -785,7 +910,7 @@ def _mc_dp(gs, ow, ov, sdw0, sdv0, sg0, cap, integral, z0):
             RN, TN = TN, RN
             RO, TO = TO, RO
 
-        # Commit: states that chose an option get a node.
+        # Commit: states that changed group g get a node.
         par, itm, nn, inc_node = _reserve_nodes(par, itm, nn, RL, RN, RL, inc_node)
         for i in range(RL):
             if RO[i] >= 0:
@@ -804,11 +929,13 @@ def _mc_dp(gs, ow, ov, sdw0, sdv0, sg0, cap, integral, z0):
         BL = RL
         if BL == 0:
             break
+        if max_states < BL:
+            return np.empty(0, np.int64), True, False
 
     picked = np.empty(G + 1, np.int64)
     k = 0
     if use_greedy:
-        return picked[:0], True
+        return picked[:0], True, True
     if inc_opt >= 0:
         picked[k] = inc_opt
         k += 1
@@ -817,7 +944,7 @@ def _mc_dp(gs, ow, ov, sdw0, sdv0, sg0, cap, integral, z0):
         picked[k] = itm[node]
         k += 1
         node = par[node]
-    return picked[:k], False
+    return picked[:k], False, True
 
 
 # --------------------------------------------------------------------------------------------------
@@ -865,16 +992,8 @@ def _max_multiples(w: np.ndarray, cap: float) -> np.ndarray:
     return np.clip(k, 0, _MAX_COUNT).astype(np.int64)
 
 
-def solve_01(values: np.ndarray, weights: np.ndarray, capacity: float) -> np.ndarray:
-    r"""Exact 0/1 knapsack: :math:`\max \sum_i v_i x_i` s.t. :math:`\sum_i w_i x_i \le C`, :math:`x \in \{0,1\}^n`.
-
-    Expanding-core dynamic programming (see the module docstring). Zero-weight items with positive
-    value are always taken; items heavier than C or with zero value are never taken.
-
-    Returns:
-        x as an int64 array of 0/1.
-    """
-    v, w, cap = _check_data(values, weights, capacity)
+def _solve_01(v: np.ndarray, w: np.ndarray, cap: float, mult: np.ndarray) -> np.ndarray:
+    """solve_01 on validated data; item j stands for mult[j] copies (cardinality bound only)."""
     x = np.zeros(v.size, np.int64)
     x[(w == 0) & (v > 0)] = 1
     idx = np.flatnonzero((w > 0) & (v > 0) & (w <= cap))
@@ -894,8 +1013,32 @@ def solve_01(values: np.ndarray, weights: np.ndarray, capacity: float) -> np.nda
         g = int(np.gcd.reduce(ws.astype(np.int64)))
         cap = float(g * (int(cap) // g))
         exact = integral
-    x[order] = _minknap(vs, ws, cap, integral, exact, _RELAX_STATES, _PAIR_STATES)
+    xs, ok = _minknap(vs, ws, mult[order], cap, integral, exact, _RELAX_STATES, _PAIR_STATES, _MAX_STATES)
+    if not ok:
+        raise StateLimitError(
+            f"the exact knapsack DP exceeded {_MAX_STATES} states (n = {v.size}); this instance is "
+            "too hard for it, use a MILP solver instead"
+        )
+    x[order] = xs
     return x
+
+
+def solve_01(values: np.ndarray, weights: np.ndarray, capacity: float) -> np.ndarray:
+    r"""Exact 0/1 knapsack: :math:`\max \sum_i v_i x_i` s.t. :math:`\sum_i w_i x_i \le C`, :math:`x \in \{0,1\}^n`.
+
+    Expanding-core dynamic programming (see the module docstring). Zero-weight items with positive
+    value are always taken; items heavier than C or with zero value are never taken.
+
+    Returns:
+        x as an int64 array of 0/1.
+
+    Raises:
+        ValueError: invalid data (negative, non-finite, mismatched shapes).
+        StateLimitError: the DP outgrew its memory budget (pathological, e.g. real-valued
+            subset-sum-like data); the caller should fall back to a MILP solver.
+    """
+    v, w, cap = _check_data(values, weights, capacity)
+    return _solve_01(v, w, cap, np.ones(v.size))
 
 
 def solve_bounded(values: np.ndarray, weights: np.ndarray, copies: np.ndarray, capacity: float) -> np.ndarray:
@@ -903,10 +1046,14 @@ def solve_bounded(values: np.ndarray, weights: np.ndarray, copies: np.ndarray, c
     :math:`x_i \in \{0, \dots, c_i\}`.
 
     Copies are split into 0/1 items of sizes 1, 2, 4, ..., :math:`2^{k-1}`, rest (every count in
-    :math:`[0, c_i]` is a subset sum of them), after capping :math:`c_i` at :math:`\lfloor C/w_i \rfloor`.
+    :math:`[0, c_i]` is a subset sum of them), after capping :math:`c_i` at :math:`\lfloor C/w_i \rfloor`;
+    the cardinality bound counts each piece as its number of copies.
 
     Returns:
         counts as an int64 array.
+
+    Raises:
+        ValueError, StateLimitError: as :func:`solve_01`.
     """
     v, w, cap = _check_data(values, weights, capacity)
     c = _check_counts("copies", copies, v.size)
@@ -930,7 +1077,7 @@ def solve_bounded(values: np.ndarray, weights: np.ndarray, copies: np.ndarray, c
             piece <<= 1
     owner_a = np.asarray(owner, np.int64)
     mult_a = np.asarray(mult, np.int64)
-    x = solve_01(v[owner_a] * mult_a, w[owner_a] * mult_a, cap)
+    x = _solve_01(v[owner_a] * mult_a, w[owner_a] * mult_a, cap, mult_a.astype(np.float64))
     np.add.at(counts, owner_a, x * mult_a)
     return counts
 
@@ -954,6 +1101,10 @@ def solve_multiple_choice(
 
     Returns:
         counts as an int64 array, or None when exactly_one is infeasible (no combination fits).
+
+    Raises:
+        ValueError: invalid data, or copies expanding to more than ``_MAX_OPTIONS`` options.
+        StateLimitError: the DP outgrew its memory budget; the caller should use a MILP solver.
     """
     v, w, cap = _check_data(values, weights, capacity)
     n = v.size
@@ -985,11 +1136,10 @@ def solve_multiple_choice(
         )
     rep = np.repeat(np.arange(n), nk)
     starts = np.cumsum(nk) - nk
-    ok = kmin[rep] + (np.arange(rep.size) - starts[rep])
     o_item = rep
-    o_k = ok
-    o_w = ok * w[rep]
-    o_v = ok * v[rep]
+    o_k = kmin[rep] + (np.arange(rep.size) - starts[rep])
+    o_w = o_k * w[rep]
+    o_v = o_k * v[rep]
     o_g = ginv[rep]
     if exactly_one:
         if np.any(np.bincount(o_g, minlength=G) == 0):
@@ -1018,30 +1168,37 @@ def solve_multiple_choice(
     capr = cap - base_w
     off_w = o_w - o_w[d][o_g]
     off_v = o_v - o_v[d][o_g]
-    nd = np.ones(o_w.size, bool)
-    nd[d] = False
-    nd &= off_w <= capr
-    nd_idx = np.flatnonzero(nd)
-    gs2 = np.searchsorted(o_g[nd_idx], np.arange(G + 1))
-    dw = off_w[nd_idx]
-    dv = off_v[nd_idx]
+    fit = off_w <= capr  # defaults have off_w = 0
+    o_item, o_k, o_g, off_w, off_v = o_item[fit], o_k[fit], o_g[fit], off_w[fit], off_v[fit]
+    gs = np.searchsorted(o_g, np.arange(G + 1))
 
-    sdw, sdv, sg, se = _hull_segments(gs2, dw, dv)
-    so = np.argsort(-(sdv / sdw), kind="stable") if sdw.size else np.zeros(0, np.int64)
-    sdw, sdv, sg, se = sdw[so], sdv[so], sg[so], se[so]
-    greedy, zg = _mc_greedy(G, sdw, sdv, sg, se, capr)
-    integral = _is_integral(o_v)
-    picked, use_greedy = _mc_dp(gs2, dw, dv, sdw, sdv, sg, capr, integral, zg)
-    if use_greedy:
-        choice = greedy
+    sdw, sdv, sg, se = _hull_segments(gs, off_w, off_v)
+    so = np.argsort(-(sdv / sdw), kind="stable")
+    lp, alpha, lp_integral, greedy, zg = _mc_lp_greedy(gs, sdw[so], sdv[so], sg[so], se[so], capr)
+    if lp_integral:
+        choice = lp  # every group at its best option fits: optimal
     else:
-        choice = np.full(G, -1, np.int64)
-        choice[o_g[nd_idx[picked]]] = picked
+        # Reduced profits w.r.t. the critical slope; <= 0 since lp maximises v - alpha w per group.
+        red = off_v - off_v[lp][o_g] - alpha * (off_w - off_w[lp][o_g])
+        red[lp] = -np.inf
+        rmax = np.maximum.reduceat(red, gs[:-1])
+        order = np.argsort(-rmax, kind="stable")
+        order = order[rmax[order] > -np.inf]  # single-option groups never change
+        picked, use_greedy, ok = _mc_core(
+            gs, off_w, off_v, lp, alpha, order, rmax, capr, _is_integral(o_v), zg, _MAX_STATES
+        )
+        if not ok:
+            raise StateLimitError(
+                f"the exact multiple-choice DP exceeded {_MAX_STATES} states ({G} groups); this instance "
+                "is too hard for it, use a MILP solver instead"
+            )
+        if use_greedy:
+            choice = greedy
+        else:
+            choice = lp.copy()
+            choice[o_g[picked]] = picked
 
-    sel = d.copy()
-    chosen = choice >= 0
-    sel[chosen] = nd_idx[choice[chosen]]
-    items = o_item[sel]
+    items = o_item[choice]
     taken = items >= 0
-    counts[items[taken]] = o_k[sel][taken]
+    counts[items[taken]] = o_k[choice][taken]
     return counts
