@@ -102,6 +102,7 @@ def _finish(inst: Instance, method: str, out: Outcome, runtime: float) -> Result
             **base,
         )
     objective = verdict.objective
+    sense = spec.sense_of(inst.data)
     if claimed is not None and not proves_optimal(objective, claimed):
         return Result(
             status="error",
@@ -116,7 +117,7 @@ def _finish(inst: Instance, method: str, out: Outcome, runtime: float) -> Result
     if bound is not None:
         # A bound on the wrong side of a verified objective (beyond float noise) means the bound is wrong.
         slack = OPTIMALITY_TOL * max(1.0, abs(objective))
-        if (spec.sense == "max" and bound < objective - slack) or (spec.sense == "min" and bound > objective + slack):
+        if (sense == "max" and bound < objective - slack) or (sense == "min" and bound > objective + slack):
             return Result(
                 status="error",
                 objective=objective,
@@ -127,7 +128,7 @@ def _finish(inst: Instance, method: str, out: Outcome, runtime: float) -> Result
                 message=f"the method's bound {bound} is on the wrong side of objective {objective}",
                 **base,
             )
-        bound = max(bound, objective) if spec.sense == "max" else min(bound, objective)
+        bound = max(bound, objective) if sense == "max" else min(bound, objective)
     status = "optimal" if proves_optimal(objective, bound) else "feasible"
     return Result(
         status=status,

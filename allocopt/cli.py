@@ -352,7 +352,8 @@ def _methods(args: argparse.Namespace) -> int:
     names = [args.problem] if args.problem else sorted(problems())
     for name in names:
         spec = problem(name)
-        print(f"{name} ({spec.sense}imize)")
+        direction = "minimize or maximize, per instance" if spec.instance_sense else f"{spec.sense}imize"
+        print(f"{name} ({direction})")
         for m in spec.methods.values():
             engines = ", ".join("any Pyomo solver (default highs)" if s == "*pyomo" else s for s in m.solvers) or "-"
             print(f"  {m.name:<12} {'exact' if m.exact else 'bound'}  solvers: {engines}")

@@ -81,6 +81,12 @@ class ProblemSpec:
     methods: Mapping[str, Method]
     choose: Callable[[Any], str]
     describe: Callable[[Any], str]
+    #: For problems whose instances choose min or max (``sense`` in the data): data -> "min" | "max".
+    instance_sense: Callable[[Any], Literal["max", "min"]] | None = None
+
+    def sense_of(self, data: Any) -> Literal["max", "min"]:
+        """The optimisation direction of one instance."""
+        return self.instance_sense(data) if self.instance_sense is not None else self.sense
 
     def method(self, name: str, data: Any) -> Method:
         """The method called ``name`` if it exists and fits ``data``; a UsageError listing what does."""

@@ -28,19 +28,30 @@ def random_instance(units: int, widths: list[float], average_bits: float, seed: 
     noise = rng.uniform(0.7, 1.3, (units, len(widths)))
     errors = a[:, None] * 4.0 ** -np.asarray(widths)[None, :] * noise
     docs = [
-        {"name": f"u{j}", "size": int(sizes[j]),
-         "options": [{"bits": w, "error": float(e)} for w, e in zip(widths, errors[j], strict=True)]}
+        {
+            "name": f"u{j}",
+            "size": int(sizes[j]),
+            "options": [{"bits": w, "error": float(e)} for w, e in zip(widths, errors[j], strict=True)],
+        }
         for j in range(units)
     ]
-    return instance_from_dict({"format": "allocopt/1", "problem": "bit_allocation", "name": f"random-{units}x{len(widths)}",
-                               "data": {"units": docs, "budget": {"average_bits": average_bits}}})
+    return instance_from_dict(
+        {
+            "format": "allocopt/1",
+            "problem": "bit_allocation",
+            "name": f"random-{units}x{len(widths)}",
+            "data": {"units": docs, "budget": {"average_bits": average_bits}},
+        }
+    )
 
 
 def row(label: str, result: allocopt.Result, reference: float | None = None) -> str:
     gap = "-" if result.gap is None else f"{result.gap:.2e}"
     extra = "" if reference is None else f"  vs optimum {100 * (result.objective / reference - 1):+.4f}%"
-    return (f"  {label:<8} {result.status:<9} objective {result.objective:.8g}  bound {result.bound:.8g}  gap {gap}"
-            f"  time {result.runtime_s:.3f}s{extra}")
+    return (
+        f"  {label:<8} {result.status:<9} objective {result.objective:.8g}  bound {result.bound:.8g}  gap {gap}"
+        f"  time {result.runtime_s:.3f}s{extra}"
+    )
 
 
 def main() -> None:
@@ -83,15 +94,19 @@ def main() -> None:
 
 def report_minilm(inst: allocopt.Instance) -> None:
     d = inst.data
-    four = [next(k for k in range(d.offsets[j], d.offsets[j + 1]) if round(d.bits[k]) == 4 or d.bits[k] == 4.25)
-            for j in range(d.n)]
+    four = [
+        next(k for k in range(d.offsets[j], d.offsets[j + 1]) if round(d.bits[k]) == 4 or d.bits[k] == 4.25)
+        for j in range(d.n)
+    ]
     uniform = float(d.errors[four].sum())
     best = allocopt.solve(inst, method="milp")
     chosen = np.asarray(best.solution["bits"], dtype=float)
     counts = {f"{b:g}": int((chosen == b).sum()) for b in sorted(set(chosen))}
-    print(f"  {inst.name}: uniform 4-bit error {uniform:.6g}, optimal {best.objective:.6g} "
-          f"({100 * (1 - best.objective / uniform):.2f}% less error, {best.status}, {best.runtime_s:.3f}s); "
-          f"units per effective bit-width {counts}")
+    print(
+        f"  {inst.name}: uniform 4-bit error {uniform:.6g}, optimal {best.objective:.6g} "
+        f"({100 * (1 - best.objective / uniform):.2f}% less error, {best.status}, {best.runtime_s:.3f}s); "
+        f"units per effective bit-width {counts}"
+    )
 
 
 if __name__ == "__main__":

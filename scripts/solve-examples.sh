@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/allocopt solve instances/ "$@"
+exec .venv/bin/allocopt solve instances/ --time-limit 5 "$@"

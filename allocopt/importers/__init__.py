@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from allocopt.errors import UsageError
-from allocopt.importers import orlib, pisinger
+from allocopt.importers import orlib, orlib_assignment, pisinger
 
 
 def _read_safetensors(path: Path, **options: Any) -> list[dict[str, Any]]:
@@ -49,6 +49,16 @@ IMPORTERS: dict[str, Importer] = {
             "orlib-mknap",
             orlib.read_mknap,
             "OR-Library mknap1 / mknapcb multi-dimensional knapsack files (K problems, 'n m opt' each)",
+        ),
+        Importer(
+            "orlib-gap",
+            orlib_assignment.read_gap,
+            "OR-Library gap1..gap12 (maximise) and gapa..gapd (minimise) generalized assignment files, with optima",
+        ),
+        Importer(
+            "orlib-assign",
+            orlib_assignment.read_assign,
+            "OR-Library assign100..assign800 (dense) and assignp800 (sparse) linear assignment files, with optima",
         ),
         Importer(
             "safetensors",

@@ -3,4 +3,11 @@
 Importing this package registers every problem with ``allocopt.registry``.
 """
 
-from allocopt.methods import bit_allocation, knapsack, rollout_allocation  # noqa: F401
+from allocopt.methods import (  # noqa: F401
+    assignment,
+    bit_allocation,
+    expert_placement,
+    generalized_assignment,
+    knapsack,
+    rollout_allocation,
+)
