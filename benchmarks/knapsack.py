@@ -67,7 +67,7 @@ def random_instance(kind: str, n: int, r: int, seed: int) -> dict:
 
 def instances() -> list[allocopt.Instance]:
     found = []
-    for path in sorted((ROOT / "instances" / "knapsack" / "pisinger").glob("*.json")):
+    for path in sorted((ROOT / "instances" / "knapsack" / "pisinger").glob("knapPI_*[0-9].json")):
         inst = allocopt.load(path)
         if inst.data.n >= 1000:
             found.append(inst)

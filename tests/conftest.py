@@ -14,6 +14,11 @@ INSTANCES = REPO / "instances"
 DATA = Path(__file__).resolve().parent / "data"
 
 
+def instance_files(folder: Path) -> list[Path]:
+    """The instance files below ``folder`` (solution files written beside them by a solve are not instances)."""
+    return sorted(p for p in folder.rglob("*.json") if not p.name.endswith(".solution.json"))
+
+
 def instance_doc(problem: str, data: dict[str, Any], name: str = "t") -> dict[str, Any]:
     return {"format": "allocopt/1", "problem": problem, "name": name, "data": data}
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import INSTANCES, instance_doc
+from conftest import INSTANCES, instance_doc, instance_files
 
 import allocopt
 from allocopt.envelope import dumps, instance_to_dict, schema_for, write_json_atomic
@@ -89,7 +89,7 @@ def test_reference_and_x_keys_are_kept_and_ignored() -> None:
 
 
 def test_every_committed_instance_round_trips_and_matches_its_schema() -> None:
-    files = sorted(INSTANCES.rglob("*.json"))
+    files = instance_files(INSTANCES)
     assert len(files) >= 30
     for file in files:
         inst = allocopt.load(file)

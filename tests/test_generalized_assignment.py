@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import DATA, INSTANCES, instance_doc
+from conftest import DATA, INSTANCES, instance_doc, instance_files
 
 import allocopt
 import allocopt.methods.generalized_assignment  # registers the problem
@@ -24,7 +24,7 @@ from allocopt.importers.orlib_assignment import read_assign, read_gap
 
 GAP1 = DATA / "orlib" / "gap1.txt"
 GAP_DIR = INSTANCES / "assignment" / "gap"
-GAP_FILES = sorted(GAP_DIR.glob("*.json"))
+GAP_FILES = instance_files(GAP_DIR)
 TOL = 1e-6
 
 

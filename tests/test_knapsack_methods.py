@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import INSTANCES, brute_force_knapsack, instance_doc, random_knapsack
+from conftest import INSTANCES, brute_force_knapsack, instance_doc, instance_files, random_knapsack
 
 import allocopt
 
-PISINGER = sorted((INSTANCES / "knapsack" / "pisinger").glob("*.json"))
-MKNAP1 = sorted((INSTANCES / "knapsack" / "mknap1").glob("*.json"))
+PISINGER = instance_files(INSTANCES / "knapsack" / "pisinger")
+MKNAP1 = instance_files(INSTANCES / "knapsack" / "mknap1")
 
 
 def test_the_benchmark_sets_are_all_there() -> None:

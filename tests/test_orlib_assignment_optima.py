@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import INSTANCES
+from conftest import INSTANCES, instance_files
 
 import allocopt
 
-ASSIGN = sorted((INSTANCES / "assignment" / "orlib").glob("*.json"))
+ASSIGN = instance_files(INSTANCES / "assignment" / "orlib")
 
 
 def test_all_orlib_assignment_files_are_there() -> None:
