@@ -28,6 +28,7 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 KNAPSACK_NOTEBOOK = "01_knapsack_budgeting.ipynb"
 BIT_NOTEBOOK = "02_bit_allocation.ipynb"
+EXPERT_NOTEBOOK = "03_expert_assignment.ipynb"
 CELL_TIMEOUT_S = 300
 KEY_PREFIX = "KEY_NUMBERS "
 PROBE = "import sys; print('KERNEL_EXECUTABLE', sys.executable)"
@@ -141,15 +142,62 @@ def _check_bit_allocation_notebook(key: dict[str, Any]) -> None:
     assert 0 <= key["big_greedy_gap"] < 1e-3 and 0 <= key["huge_gap"] < 1e-3
 
 
+def _check_expert_assignment_notebook(key: dict[str, Any]) -> None:
+    # 1. Token choice is the assignment with no binding capacity (exact = top-k), and it overloads experts.
+    assert key["token_choice_free_exact"] == pytest.approx(key["token_choice"], rel=1e-12)
+    assert key["token_choice_max_load"] > key["capacity"] and key["token_choice_overflow"] > 0
+    # 2. Balanced routing (capacity T k / E): the LP is integral (total unimodularity) and equals the MILP;
+    #    the optimum respects the capacity and costs at least token choice.
+    opt = key["balanced_exact"]
+    tol = 1e-9 * abs(opt)
+    assert key["balanced_status"] == "optimal" and key["lp_fractional"] == 0
+    assert key["balanced_milp"] == pytest.approx(opt, rel=1e-9)
+    assert key["lp_relaxation"] == pytest.approx(opt, rel=1e-9)
+    assert key["balanced_max_load"] <= key["capacity"]
+    assert opt >= key["token_choice"]
+    # Auction, greedy and prices (a minimization): bound <= optimum <= objective.
+    for name in ("auction", "greedy", "prices"):
+        assert key[f"{name}_bound"] <= opt + tol and opt <= key[name] + tol, name
+    # Linear assignment: OR-Library assign800 against the optimum published with it.
+    doc = json.loads((ROOT / "instances" / "assignment" / "orlib" / "assign800.json").read_text())
+    published = doc["reference"]["optimum"]
+    assert key["orlib_reference"] == key["orlib_exact"] == key["orlib_auction"] == published
+    assert key["orlib_greedy"] >= published
+    # 3. Aux-loss-free biases: the notebook's loop is the library's, and the biases track the LP duals.
+    assert key["prices_by_hand_equal"] is True
+    assert key["prices_bias_correlation"] > 0.5 and key["prices_bias_correlation_exact"] > 0.5
+    assert key["prices_overflow_before_repair"] > 0
+    assert key["prices_lp_optimum"] == pytest.approx(opt, rel=1e-9)
+    # 4. Expert placement: without replicas the hottest expert sets the pace; EPLB >= local search >= bound;
+    #    on the small layer the MILP is optimal and sits between the greedy and the lower bound.
+    assert key["eplb_no_spare"] >= key["token_choice_max_load"]
+    assert key["eplb_plain"] >= key["eplb_greedy"] >= key["eplb_bound"]
+    assert key["small_milp_status"] == "optimal"
+    assert key["small_eplb"] >= key["small_greedy"] >= key["small_milp"] - 1e-9
+    assert key["small_milp"] >= key["small_bound"] - 1e-9
+    # 5. At scale: 16,384 tokens x 64 experts, top-2, solved exactly within capacity; the others bracket it.
+    assert (key["big_tokens"], key["big_experts"], key["big_capacity"]) == (16_384, 64, 512)
+    assert key["big_exact_status"] == "optimal" and key["big_max_load"] <= key["big_capacity"]
+    big, big_tol = key["big_exact"], 1e-9 * abs(key["big_exact"])
+    assert big >= key["big_token_choice"]
+    for name in ("auction", "greedy", "prices"):
+        assert key[f"big_{name}_bound"] <= big + big_tol and big <= key[f"big_{name}"] + big_tol, name
+    assert key["big_prices_bias_correlation"] > 0.5
+    assert key["big_eplb"] >= key["big_eplb_bound"]
+    # Every result in the notebook was confirmed by the independent checker.
+    assert key["all_verified"] is True and key["verified_count"] >= 15
+
+
 KEY_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     KNAPSACK_NOTEBOOK: _check_knapsack_notebook,
     BIT_NOTEBOOK: _check_bit_allocation_notebook,
+    EXPERT_NOTEBOOK: _check_expert_assignment_notebook,
 }
 
 
 def test_the_notebooks_are_found() -> None:
     names = [p.name for p in NOTEBOOKS]
-    for name in (KNAPSACK_NOTEBOOK, BIT_NOTEBOOK):
+    for name in (KNAPSACK_NOTEBOOK, BIT_NOTEBOOK, EXPERT_NOTEBOOK):
         assert name in names, f"{name} not in {NOTEBOOK_DIR}: found {names}"
     assert set(KEY_CHECKS) <= set(names)
 
