@@ -31,7 +31,7 @@ def write(path: Path, doc: object) -> Path:
 @pytest.fixture
 def examples(tmp_path: Path) -> Path:
     folder = tmp_path / "examples"
-    shutil.copytree(EXAMPLES, folder)
+    shutil.copytree(EXAMPLES, folder, ignore=shutil.ignore_patterns("*.solution.json"))
     return folder
 
 
