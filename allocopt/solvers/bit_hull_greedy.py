@@ -61,6 +61,7 @@ import numpy as np
 from numba import njit
 
 from allocopt.errors import DataError
+from allocopt.solvers.heap import sift_down
 
 __all__ = ["HullGreedyOutcome", "fit_budget", "hull_greedy"]
 
@@ -261,26 +262,6 @@ def _polish(choice, first_unit, first, offsets, sizes, bits, errors, room):
 
 
 @njit(cache=True)
-def _sift_down(keys, ids, size, pos):
-    """Max-heap sift-down of ``(keys, ids)[pos]``."""
-    key = keys[pos]
-    idx = ids[pos]
-    while True:
-        child = 2 * pos + 1
-        if child >= size:
-            break
-        if child + 1 < size and keys[child + 1] > keys[child]:
-            child += 1
-        if keys[child] <= key:
-            break
-        keys[pos] = keys[child]
-        ids[pos] = ids[child]
-        pos = child
-    keys[pos] = key
-    ids[pos] = idx
-
-
-@njit(cache=True)
 def _best_down(j, cur, first, sizes, bits, errors):
     """Cheaper option of least error increase per budget bit saved: (option, ratio) or (-1, inf)."""
     best = -1
@@ -311,7 +292,7 @@ def _downgrade(choice, first, sizes, bits, errors, room):
             ids[size] = j
             size += 1
     for p in range(size // 2 - 1, -1, -1):
-        _sift_down(keys, ids, size, p)
+        sift_down(keys, ids, size, p)
     while room < 0.0 and size > 0:
         j = ids[0]
         k, r = _best_down(j, choice[j], first, sizes, bits, errors)
@@ -325,7 +306,7 @@ def _downgrade(choice, first, sizes, bits, errors, room):
             keys[0] = keys[size]
             ids[0] = ids[size]
         if size > 0:
-            _sift_down(keys, ids, size, 0)
+            sift_down(keys, ids, size, 0)
     return room
 
 

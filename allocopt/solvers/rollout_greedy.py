@@ -83,6 +83,7 @@ import numpy as np
 from numba import njit
 
 from allocopt.errors import DataError
+from allocopt.solvers.heap import sift_down
 
 VALUES = ("nonzero_gradient", "pass_at_k")
 
@@ -133,25 +134,6 @@ def _gain(k, p, w, kind):
     return w * (math.pow(p, float(k)) * r + math.pow(r, float(k)) * p)
 
 
-@njit(cache=True, inline="always")
-def _sift_down(keys, ids, size, pos):
-    key = keys[pos]
-    idx = ids[pos]
-    while True:
-        child = 2 * pos + 1
-        if child >= size:
-            break
-        if child + 1 < size and keys[child + 1] > keys[child]:
-            child += 1
-        if keys[child] <= key:
-            break
-        keys[pos] = keys[child]
-        ids[pos] = ids[child]
-        pos = child
-    keys[pos] = key
-    ids[pos] = idx
-
-
 @njit(cache=True)
 def _hull_greedy(p, w, lo, hi, budget, kind):
     """Greedy on the hull from k = lo. Returns (k, j): j is the task ended at k = 1 inside its block, or -1.
@@ -175,7 +157,7 @@ def _hull_greedy(p, w, lo, hi, budget, kind):
                 size += 1
     # heapify
     for pos in range(size // 2 - 1, -1, -1):
-        _sift_down(keys, ids, size, pos)
+        sift_down(keys, ids, size, pos)
 
     remaining = budget
     j = -1
@@ -201,7 +183,7 @@ def _hull_greedy(p, w, lo, hi, budget, kind):
             keys[0] = keys[size]
             ids[0] = ids[size]
         if size > 0:
-            _sift_down(keys, ids, size, 0)
+            sift_down(keys, ids, size, 0)
     return k, j
 
 

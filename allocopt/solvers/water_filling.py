@@ -67,9 +67,9 @@ from allocopt.solvers.bit_hull_greedy import (
     _finite_scalar,
     _first_allowed,
     _positive_vector,
-    _sift_down,
     fit_budget,
 )
+from allocopt.solvers.heap import sift_down
 
 __all__ = ["BudgetInfeasible", "WaterFillingOutcome", "fit_error_model", "reverse_water_filling", "round_and_repair"]
 
@@ -291,7 +291,7 @@ def _upgrade(choice, first, offsets, sizes, bits, errors, room):
             ids[size] = j
             size += 1
     for p in range(size // 2 - 1, -1, -1):
-        _sift_down(keys, ids, size, p)
+        sift_down(keys, ids, size, p)
     while size > 0:
         j = ids[0]
         k, r = _best_up(j, choice[j], first, offsets, sizes, bits, errors, room)
@@ -306,7 +306,7 @@ def _upgrade(choice, first, offsets, sizes, bits, errors, room):
             keys[0] = keys[size]
             ids[0] = ids[size]
         if size > 0:
-            _sift_down(keys, ids, size, 0)
+            sift_down(keys, ids, size, 0)
     return room
 
 
