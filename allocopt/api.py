@@ -90,43 +90,33 @@ def _finish(inst: Instance, method: str, out: Outcome, runtime: float) -> Result
         )
     verdict = spec.check(inst.data, out.solution)
     claimed = finite_or_none(out.objective)
-    if not verdict.feasible or verdict.objective is None:
-        return Result(
-            status="error",
-            objective=claimed,
-            bound=bound,
-            gap=None,
-            verified=False,
-            solution=out.solution,
-            message=f"the checker rejected the solution: {verdict.reason}",
-            **base,
-        )
-    objective = verdict.objective
-    sense = spec.sense_of(inst.data)
-    if claimed is not None and not proves_optimal(objective, claimed):
+
+    def rejected(objective: float | None, verified: bool, why: str) -> Result:
         return Result(
             status="error",
             objective=objective,
             bound=bound,
             gap=None,
-            verified=False,
+            verified=verified,
             solution=out.solution,
-            message=f"the method claimed objective {claimed} but the checker recomputed {objective}",
+            message=why,
             **base,
+        )
+
+    if not verdict.feasible or verdict.objective is None:
+        return rejected(claimed, False, f"the checker rejected the solution: {verdict.reason}")
+    objective = verdict.objective
+    sense = spec.sense_of(inst.data)
+    if claimed is not None and not proves_optimal(objective, claimed):
+        return rejected(
+            objective, False, f"the method claimed objective {claimed} but the checker recomputed {objective}"
         )
     if bound is not None:
         # A bound on the wrong side of a verified objective (beyond float noise) means the bound is wrong.
         slack = OPTIMALITY_TOL * max(1.0, abs(objective))
         if (sense == "max" and bound < objective - slack) or (sense == "min" and bound > objective + slack):
-            return Result(
-                status="error",
-                objective=objective,
-                bound=bound,
-                gap=None,
-                verified=True,
-                solution=out.solution,
-                message=f"the method's bound {bound} is on the wrong side of objective {objective}",
-                **base,
+            return rejected(
+                objective, True, f"the method's bound {bound} is on the wrong side of objective {objective}"
             )
         bound = max(bound, objective) if sense == "max" else min(bound, objective)
     status = "optimal" if proves_optimal(objective, bound) else "feasible"
