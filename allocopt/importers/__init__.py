@@ -15,6 +15,18 @@ from allocopt.errors import UsageError
 from allocopt.importers import orlib, orlib_assignment, pisinger
 
 
+def _read_cats(path: Path, **options: Any) -> list[dict[str, Any]]:
+    from allocopt.importers.cats import read_cats
+
+    return read_cats(path, **options)
+
+
+def _read_mohaf(path: Path, **options: Any) -> list[dict[str, Any]]:
+    from allocopt.importers.mohaf import read_mohaf
+
+    return read_mohaf(path, **options)
+
+
 def _read_safetensors(path: Path, **options: Any) -> list[dict[str, Any]]:
     from allocopt.importers.safetensors_model import read_safetensors  # numpy-heavy; only when asked
 
@@ -59,6 +71,19 @@ IMPORTERS: dict[str, Importer] = {
             "orlib-assign",
             orlib_assignment.read_assign,
             "OR-Library assign100..assign800 (dense) and assignp800 (sparse) linear assignment files, with optima",
+        ),
+        Importer(
+            "cats",
+            _read_cats,
+            "CATS combinatorial-auction files (goods, bids, dummy goods): each dummy good's bids become one "
+            "XOR bidder; the optimum from a sibling table when known",
+        ),
+        Importer(
+            "mohaf",
+            _read_mohaf,
+            "MOHAF requests and resources CSV files -> an assignment instance (sense max) of MOHAF's "
+            "multi-criteria scores, null for incompatible pairs",
+            frozenset({"weights"}),
         ),
         Importer(
             "safetensors",

@@ -6,8 +6,12 @@ Importing this package registers every problem with ``allocopt.registry``.
 from allocopt.methods import (  # noqa: F401
     assignment,
     bit_allocation,
+    budget_pacing,
+    combinatorial_auction,
     expert_placement,
+    fisher_market,
     generalized_assignment,
     knapsack,
+    position_auction,
     rollout_allocation,
 )

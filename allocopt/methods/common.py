@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from allocopt.errors import UsageError
 from allocopt.registry import Outcome, SolveContext
 from allocopt.solvers.milp import solve_model
 
@@ -33,3 +34,30 @@ def run_milp(data: Any, ctx: SolveContext, build: Callable[[Any], Any], decode: 
     objective = None if run.objective is None else run.objective / scale
     bound = None if run.bound is None else run.bound / scale
     return Outcome(run.status, solution, objective, bound, run.solver, run.message, details)
+
+
+#: The payment rules of the auction problems (``payments`` option); each method accepts a subset.
+PAYMENT_RULES = {
+    "none": "no payments (the default): the allocation only",
+    "pay_as_bid": "first price: every winner pays what it bid for what it won",
+    "vcg": "Vickrey-Clarke-Groves (Clarke pivot): the welfare a winner's presence costs the others",
+    "critical": "critical value: the least bid with which a winner would still have won (truthful for the greedy)",
+    "gsp": "generalized second price: each shown ad pays per click what it needs to keep its slot",
+}
+
+
+def payment_rule(ctx: SolveContext, method: str, accepted: tuple[str, ...], why_not: str = "") -> str:
+    """The ``payments`` option, checked against the rules ``method`` implements (a UsageError otherwise).
+
+    ``why_not`` explains the refusal of a known rule the method does not take (e.g. that VCG needs exact solves).
+    """
+    rule = ctx.options.get("payments", "none")
+    if rule not in PAYMENT_RULES:
+        raise UsageError(f"unknown payment rule {rule!r}; payment rules: {', '.join(PAYMENT_RULES)}")
+    if rule != "none" and rule not in accepted:
+        takes = ", ".join(r for r in accepted) or "none"
+        raise UsageError(
+            f"method {method!r} does not compute payments={rule}{'; ' + why_not if why_not else ''}; "
+            f"payment rules it takes: none, {takes}"
+        )
+    return rule

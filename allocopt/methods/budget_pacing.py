@@ -1,0 +1,1 @@
+"""Method table of the budget_pacing problem (being written)."""

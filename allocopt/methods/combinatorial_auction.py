@@ -1,0 +1,1 @@
+"""Method table of the combinatorial_auction problem (being written)."""

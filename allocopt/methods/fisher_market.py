@@ -1,0 +1,1 @@
+"""Method table of the fisher_market problem (being written)."""

@@ -1,0 +1,1 @@
+"""Method table of the position_auction problem (being written)."""
