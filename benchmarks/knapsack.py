@@ -2,7 +2,7 @@
 
 Peers, in one run on the same instances:
 - OR-Tools' knapsack solver (branch and bound, the solver of OR-Tools' knapsack guide), each instance in
-  a separate process (OR-Tools and highspy cannot share one) with a per-instance time cap;
+  a separate process so that a per-instance time cap can stop it (its solve takes no time limit);
 - the MILP (Pyomo + HiGHS at zero gap) through ``allocopt.solve(method="milp")``.
 Instances: Pisinger's large-scale types 1-3 at n = 1,000 to 10,000 (instances/knapsack/pisinger) and random
 uncorrelated / weakly / strongly correlated instances with coefficients up to 10^6. Then the greedy on
@@ -10,7 +10,6 @@ uncorrelated / weakly / strongly correlated instances with coefficients up to 10
 
 Times are of the algorithms on in-memory arrays (``dp``: the numpy/numba solve, warmed up once; OR-Tools:
 init + solve inside the child). Run:  python benchmarks/knapsack.py [--cap SEC] [--no-milp]
-Needs OR-Tools: pip install -e ".[bench]".
 """
 
 from __future__ import annotations

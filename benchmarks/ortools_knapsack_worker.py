@@ -1,6 +1,6 @@
 """Child process for benchmarks/knapsack.py: solve one 0/1 knapsack with OR-Tools' knapsack solver.
 
-Runs in its own process because OR-Tools and highspy bundle clashing HiGHS builds. Reads
+Runs in its own process so that the parent can stop it at a time cap (the solver takes no limit). Reads
 ``{"values", "weights", "capacity", "solver"}`` as JSON on stdin, prints ``{"value", "seconds"}``.
 """
 
