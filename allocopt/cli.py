@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -75,7 +76,12 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("format", help=f"one of: {', '.join(IMPORTERS)}")
-    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument(
+        "files",
+        nargs="+",
+        type=Path,
+        help="the files to convert, each on its own; mohaf: exactly two, REQUESTS.csv RESOURCES.csv",
+    )
     p.add_argument(
         "--out",
         type=Path,
@@ -102,6 +108,13 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         help="budget: the memory of a uniform allocation at this many bits (default 4)",
+    )
+    q = p.add_argument_group("mohaf options")
+    q.add_argument(
+        "--weights",
+        default=None,
+        metavar="A,B,C,D",
+        help="score weights >= 0 of cost, QoS, energy and fairness (default MOHAF's 0.3,0.3,0.2,0.2)",
     )
     p.set_defaults(run=_import)
 
@@ -313,23 +326,47 @@ def _int_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated whole numbers, got {text!r}") from None
 
 
+def _weights(text: str) -> list[float]:
+    """``--weights a,b,c,d``: four numbers >= 0, not all 0 (the importer checks again for API callers)."""
+    expected = "--weights expects 4 comma-separated numbers >= 0 (cost,qos,energy,fairness), not all 0"
+    try:
+        weights = [float(x) for x in text.split(",")]
+    except ValueError:
+        raise UsageError(f"{expected}; got {text!r}") from None
+    if len(weights) != 4 or not all(math.isfinite(w) and w >= 0 for w in weights) or not any(weights):
+        raise UsageError(f"{expected}; got {text!r}")
+    return weights
+
+
 def _import(args: argparse.Namespace) -> int:
     from allocopt.importers import importer
 
     imp = importer(args.format)
-    given = {k: getattr(args, k) for k in ("bits", "group_size", "sensitivity", "exclude", "average_bits")}
+    flags = ("bits", "group_size", "sensitivity", "exclude", "average_bits", "weights")
+    given = {k: getattr(args, k) for k in flags}
     options = {k: v for k, v in given.items() if v is not None}
     stray = sorted(set(options) - imp.options)
     if stray:
         flag = "--" + stray[0].replace("_", "-")
         raise UsageError(f"import format {imp.name!r} takes no {flag}")
+    if "weights" in options:
+        options["weights"] = _weights(options["weights"])
+    # One read per file, or (an importer with ``files``) one read of all the files together.
+    if imp.files is not None and len(args.files) != len(imp.files):
+        raise UsageError(
+            f"import format {imp.name!r} takes exactly {len(imp.files)} files, {' '.join(imp.files)}; "
+            f"got {len(args.files)}"
+        )
+    groups = [args.files] if imp.files is not None else [[f] for f in args.files]
     inputs = {f.resolve() for f in args.files}
     docs: list[dict[str, Any]] = []
-    for file in args.files:
-        if not file.is_file():
-            raise UsageError(f"{file}: no such file")
-        for doc in imp.read(file, **options):
-            instance_from_dict(doc, source=f"{file} -> {doc['name']}")  # never write what would not load
+    for group in groups:
+        for file in group:
+            if not file.is_file():
+                raise UsageError(f"{file}: no such file")
+        label = " + ".join(str(f) for f in group)
+        for doc in imp.read(*group, **options):
+            instance_from_dict(doc, source=f"{label} -> {doc['name']}")  # never write what would not load
             docs.append(doc)
     if args.out.suffix == ".json" and not args.out.is_dir():
         if len(docs) != 1:

@@ -411,3 +411,18 @@ def test_sparse_instances_take_the_sparse_matching(monkeypatch: pytest.MonkeyPat
     assert allocopt.solve(doc(data), method="exact").message == (
         "rows 0, 1 need 2 assignments but can only use column 0, which offers 1"
     )
+
+
+def test_greedy_breaks_ties_in_file_order(rng: np.random.Generator) -> None:
+    # Scores with many ties, taken in file order (row, then column) among equals: MOHAF's greedy breaks ties
+    # this way, so the greedy of an imported MOHAF instance is MOHAF's allocation. Checked against a plain loop.
+    n = 60  # large enough that an unstable sort would shuffle the ties
+    score = rng.integers(1, 4, size=(n, n)).astype(float)
+    taken_rows, taken_cols, expected = set(), set(), [None] * n
+    for _, i, j in sorted((-score[i, j], i, j) for i in range(n) for j in range(n)):
+        if i not in taken_rows and j not in taken_cols:
+            taken_rows.add(i)
+            taken_cols.add(j)
+            expected[i] = [j]
+    doc = instance_doc("assignment", {"cost": score.tolist(), "sense": "max"})
+    assert allocopt.solve(doc, method="greedy").solution["assign"] == expected

@@ -1,7 +1,8 @@
 """Importers: public benchmark formats -> allocopt instance documents (with their reference optima).
 
 Each importer takes one file and returns a list of instance documents (one file may hold many
-instances); ``allocopt import FORMAT FILE... --out DIR`` writes each as ``DIR/<name>.json``.
+instances); ``allocopt import FORMAT FILE... --out DIR`` writes each as ``DIR/<name>.json``. An importer
+with ``files`` set reads that many files together as one input (``mohaf``: requests and resources).
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ def _read_cats(path: Path, **options: Any) -> list[dict[str, Any]]:
     return read_cats(path, **options)
 
 
-def _read_mohaf(path: Path, **options: Any) -> list[dict[str, Any]]:
+def _read_mohaf(requests: Path, resources: Path, **options: Any) -> list[dict[str, Any]]:
     from allocopt.importers.mohaf import read_mohaf
 
-    return read_mohaf(path, **options)
+    return read_mohaf(requests, resources, **options)
 
 
 def _read_safetensors(path: Path, **options: Any) -> list[dict[str, Any]]:
@@ -35,12 +36,17 @@ def _read_safetensors(path: Path, **options: Any) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Importer:
-    """A named reader; ``options`` lists the keyword settings it accepts (command-line flags)."""
+    """A named reader; ``options`` lists the keyword settings it accepts (command-line flags).
+
+    ``files``: None when each file is read on its own (``read(file)``); else the roles of the files that
+    together form the input, in order (``read(*files)``), e.g. ``("REQUESTS.csv", "RESOURCES.csv")``.
+    """
 
     name: str
     read: Callable[..., list[dict[str, Any]]]
     summary: str
     options: frozenset[str] = field(default_factory=frozenset)
+    files: tuple[str, ...] | None = None
 
 
 IMPORTERS: dict[str, Importer] = {
@@ -84,6 +90,7 @@ IMPORTERS: dict[str, Importer] = {
             "MOHAF requests and resources CSV files -> an assignment instance (sense max) of MOHAF's "
             "multi-criteria scores, null for incompatible pairs",
             frozenset({"weights"}),
+            files=("REQUESTS.csv", "RESOURCES.csv"),
         ),
         Importer(
             "safetensors",

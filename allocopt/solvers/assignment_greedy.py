@@ -159,7 +159,8 @@ def greedy(c: np.ndarray, demand: np.ndarray, cap: np.ndarray) -> np.ndarray | N
     u = _room(c, cap)
     flat = c.ravel()
     allowed = np.flatnonzero(np.isfinite(flat))
-    order = allowed[np.argsort(flat[allowed])]
+    # A stable sort: ties go in file order (row, then column), as MOHAF's greedy breaks them.
+    order = allowed[np.argsort(flat[allowed], kind="stable")]
     start = offsets(d)
     cols = np.full(int(d.sum()), -1, dtype=np.int64)
     cnt = np.zeros(n, dtype=np.int64)
