@@ -180,9 +180,24 @@ def test_sponsored_search_example_with_qualities_and_reserve() -> None:
     # The last ad pays exactly the reserve per click; nobody pays less.
     assert v.details["price_per_click"]["rail-deals"] == pytest.approx(0.5)
     assert min(v.details["price_per_click"].values()) >= 0.5 - 1e-12
-    # EOS bids: 0.219 / (0.1 * 1.2) and 0.078 / (0.06 * 0.8); GSP at them collects VCG's 0.309.
-    assert v.details["eos_bids"] == pytest.approx({"flights-now": 4, "city-breaks": 1.825, "rail-deals": 1.625})
-    assert close(v.details["eos_revenue"], 0.309) and close(v.details["vcg_revenue"], 0.309)
+    # The bids that would make GSP charge VCG's prices are 0.219 / (0.1 * 1.2) = 1.825 for city-breaks and
+    # 0.078 / (0.06 * 0.8) = 1.625 for rail-deals, but they are no equilibrium: at them city-breaks gets
+    # 0.06 * 1.2 * 3 - 0.078 = 0.138 in slot 1 and would get 0.1 * (3.6 - 1.2 * 1.825) = 0.141 in slot 0, where
+    # it pays its own bid score. (The reserve floors its VCG price at 1.2 * 0.5 below slot 2, which GSP cannot
+    # mimic.) So no bids are reported, with the reason.
+    assert close(v.details["vcg_revenue"], 0.309)
+    assert v.details["eos_bids"] is None and "envying" in v.details["eos_note"]
+    # Without the reserve hostel-pro (score 0.4) is the first excluded ad and the EOS bids exist, GSP at them
+    # collecting VCG's revenue: P_2 = 0.03 * 0.4 = 0.012, P_1 = 0.03 * 2.0 + 0.012 = 0.072,
+    # P_0 = 0.04 * 3.6 + 0.072 = 0.216, so city-breaks bids 0.216 / (0.1 * 1.2) = 1.8 and rail-deals
+    # 0.072 / (0.06 * 0.8) = 1.5; hostel-pro bids its value.
+    doc = allocopt.instance_to_dict(inst)
+    del doc["data"]["reserve"]
+    free = allocopt.solve(doc, method="rank", payments="vcg")
+    assert free.details["eos_bids"] == pytest.approx(
+        {"flights-now": 4, "city-breaks": 1.8, "rail-deals": 1.5, "hostel-pro": 0.4}
+    )
+    assert close(free.details["eos_revenue"], free.details["vcg_revenue"]) and close(free.details["vcg_revenue"], 0.3)
 
 
 def test_greedy_loses_example() -> None:

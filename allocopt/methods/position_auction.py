@@ -88,14 +88,15 @@ def _run_rank(d: PositionData, ctx: SolveContext) -> Outcome:
         names = d.bidder_names()
         listed = ranking.order[: ranking.shown + 1]
         details["vcg_revenue"] = float(vcg_pay.sum())
-        if pr.eos_consistent(bids, quality, reserve, ranking):
+        if pr.eos_consistent(bids, d.values, quality, d.ctr, reserve, ranking):
             details["eos_bids"] = {names[i]: float(bids[i]) for i in listed}
             details["eos_revenue"] = pr.gsp_revenue_at(bids, quality, d.ctr, reserve, ranking)
         else:
             details["eos_bids"] = None
             details["eos_note"] = (
-                "no EOS equilibrium at VCG prices here: with qualities and a reserve together, a bid that would "
-                "charge the ad above its VCG price falls below the reserve or above that ad's bid score"
+                "no EOS equilibrium at VCG prices here: with qualities and a reserve together, the bids that would "
+                "charge each ad its VCG price break the ranking, fall below the reserve or leave an ad envying "
+                "another slot"
             )
         if rule == "gsp":
             details["gsp_revenue"] = float(pay.sum())

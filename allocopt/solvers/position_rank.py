@@ -18,7 +18,10 @@ below is per impression.
 - **EOS / Varian lowest envy-free equilibrium** of GSP: the ad ranked k+1 bids
   :math:`b_{(k+1)} = P_k / (\alpha_k q_{(k+1)})` (so GSP charges the ad above it exactly its VCG price), the
   top ad and everyone below the first excluded ad bid their values. Its GSP revenue equals VCG's whenever
-  those bids keep the ranking (``eos_consistent``): always without a reserve or with equal qualities.
+  those bids keep the ranking and are envy-free (``eos_consistent``, which checks Varian's conditions
+  numerically): always without a reserve or with equal qualities. With a reserve and unequal qualities the
+  reserve floors each payer's price in its own quality units, VCG's prices need not come from any GSP
+  equilibrium, and the method then reports no bids rather than bids that are not an equilibrium.
 """
 
 from __future__ import annotations
@@ -117,13 +120,29 @@ def gsp_revenue_at(bids: np.ndarray, quality: np.ndarray, ctr: np.ndarray, reser
     return float(np.sum(ctr[:m] * np.maximum(quality[who] * reserve, nxt)))
 
 
-def eos_consistent(bids: np.ndarray, quality: np.ndarray, reserve: float, r: Ranking) -> bool:
-    """Whether the EOS bids keep the ranking: every listed bid at least the reserve, bid scores non-increasing.
+def eos_consistent(
+    bids: np.ndarray, values: np.ndarray, quality: np.ndarray, ctr: np.ndarray, reserve: float, r: Ranking
+) -> bool:
+    r"""Whether the EOS bids are an envy-free equilibrium of GSP in ``r``'s order.
 
-    Always true without a reserve or with equal qualities; with both, the bid that would charge the ad above
-    its VCG price can fall below the reserve (the reserve floors prices in each payer's own quality units).
+    Every listed bid (the shown ads and the first excluded one) is at least the reserve, the bid scores keep
+    the ranking, and no listed ad would rather have another shown slot j at that slot's current price (Varian's
+    symmetric Nash conditions): :math:`\alpha_j (q_i v_i - \max(q_i r, S_{j+1}))` with :math:`S_{j+1}` the
+    bid score ranked below slot j, against what ad i gets where it is (nothing, for the excluded one).
     """
-    listed = r.order[: r.shown + 1]
+    m = r.shown
+    listed = r.order[: m + 1]
     scores = quality[listed] * bids[listed]
-    slack = 1e-12 * max(1.0, float(np.abs(scores).max(initial=0.0)))
-    return bool(np.all(bids[listed] >= reserve - slack) and np.all(np.diff(scores) <= slack))
+    top = float(np.abs(scores).max(initial=0.0))
+    slack = 1e-12 * max(1.0, top, float(np.abs(quality * values).max(initial=0.0)))
+    if not (np.all(bids[listed] >= reserve - slack) and np.all(np.diff(scores) <= slack)):
+        return False
+    below = np.zeros(m)
+    below[: len(scores) - 1] = scores[1 : m + 1]
+    alpha = ctr[:m]
+    # utility[a, j]: listed ad a (rank a) in shown slot j at slot j's current price per impression.
+    own = (quality[listed] * values[listed])[:, None]
+    floor = (quality[listed] * reserve)[:, None]
+    utility = alpha[None, :] * (own - np.maximum(floor, below[None, :]))
+    current = np.array([utility[a, a] if a < m else 0.0 for a in range(len(listed))])
+    return bool(np.all(utility <= current[:, None] + slack))
