@@ -10,7 +10,7 @@ more families to come, all sharing one instance format (FORMAT.md / docs/format.
     allocopt.save(result, "small-01.solution.json")
 """
 
-from allocopt.api import build_model, check, save, solve, verify
+from allocopt.api import build_cp_model, build_model, check, save, solve, verify
 from allocopt.envelope import Instance, instance_from_dict, instance_to_dict, load, load_solution, schema_for
 from allocopt.errors import AllocoptError, DataError, InstanceError, UsageError
 from allocopt.registry import problems
@@ -25,6 +25,7 @@ __all__ = [
     "InstanceError",
     "Result",
     "UsageError",
+    "build_cp_model",
     "build_model",
     "check",
     "instance_from_dict",

@@ -1,4 +1,4 @@
-"""The front door: ``load``, ``solve``, ``save``, ``check``, ``build_model``."""
+"""The front door: ``load``, ``solve``, ``save``, ``check``, ``build_model``, ``build_cp_model``."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 
 from allocopt.envelope import Instance, instance_from_dict, load, write_json_atomic
 from allocopt.errors import UsageError
-from allocopt.registry import Check, Outcome, SolveContext
+from allocopt.registry import Check, Outcome, SolveContext, problems
 from allocopt.result import OPTIMALITY_TOL, Result, finite_or_none, proves_optimal, relative_gap
 
-__all__ = ["build_model", "check", "load", "save", "solve", "verify"]
+__all__ = ["build_cp_model", "build_model", "check", "load", "save", "solve", "verify"]
 
 
 def _as_instance(instance: Instance | Mapping[str, Any] | str | Path) -> Instance:
@@ -27,6 +27,20 @@ def build_model(instance: Instance | Mapping[str, Any] | str | Path) -> Any:
     """The problem's Pyomo model (or CVXPY problem) for ``instance``, ready to extend and solve."""
     inst = _as_instance(instance)
     return inst.spec.build_model(inst.data)
+
+
+def build_cp_model(instance: Instance | Mapping[str, Any] | str | Path) -> Any:
+    """The problem's CP-SAT model (an OR-Tools ``CpModel``) for ``instance``, ready to extend and solve.
+
+    Raises ``UsageError`` for a problem without one, naming the problems that have one.
+    """
+    inst = _as_instance(instance)
+    if inst.spec.build_cp_model is None:
+        having = sorted(name for name, spec in problems().items() if spec.build_cp_model is not None)
+        raise UsageError(
+            f"problem {inst.problem!r} has no CP-SAT model; problems that have one: {', '.join(having) or 'none'}"
+        )
+    return inst.spec.build_cp_model(inst.data)
 
 
 def solve(

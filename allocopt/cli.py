@@ -1,4 +1,4 @@
-"""The ``allocopt`` command line: solve, validate, check, import, methods.
+"""The ``allocopt`` command line: solve, validate, check, import, methods, plot.
 
 Exit status: 0 when every file was solved to a status other than ``error`` (infeasible is an
 answer); 1 when any solve ended in ``error`` (or ``check`` rejected a solution); 2 for bad usage or an
@@ -117,6 +117,21 @@ def _parser() -> argparse.ArgumentParser:
         help="score weights >= 0 of cost, QoS, energy and fairness (default MOHAF's 0.3,0.3,0.2,0.2)",
     )
     p.set_defaults(run=_import)
+
+    p = sub.add_parser(
+        "plot",
+        help="draw a solution's schedule as a Gantt chart (needs matplotlib)",
+        description="Draw a schedule as a Gantt chart: machines as rows, jobs as colours, one critical path "
+        "outlined. The solution is checked first; a schedule the checker rejects is not drawn (exit 1) unless "
+        "--force.",
+    )
+    p.add_argument("instance", type=Path)
+    p.add_argument("solution", type=Path)
+    p.add_argument(
+        "--out", type=Path, required=True, metavar="FILE", help="the image to write; its suffix picks the format (.png)"
+    )
+    p.add_argument("--force", action="store_true", help="draw a schedule the checker rejects (titled NOT VERIFIED)")
+    p.set_defaults(run=_plot)
 
     p = sub.add_parser("methods", help="list the methods of each problem, with their options")
     p.add_argument("problem", nargs="?", default=None)
@@ -397,6 +412,63 @@ def _methods(args: argparse.Namespace) -> int:
             print(f"      {m.summary}")
             for opt, text in m.options.items():
                 print(f"      -o {opt}=...  {text}")
+    return EXIT_OK
+
+
+def _plot(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
+    from allocopt import plot
+
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+    except ImportError:
+        raise UsageError(plot.MATPLOTLIB_MISSING) from None
+    out: Path = args.out
+    for given in (args.instance, args.solution):
+        if out.resolve() == given.resolve():
+            raise UsageError(f"refusing to overwrite input file {given}")
+    fmt = out.suffix[1:].lower()
+    formats = FigureCanvasAgg.get_supported_filetypes()
+    if fmt not in formats:
+        raise UsageError(
+            f"--out {out}: cannot write {'files without a suffix' if not fmt else repr(out.suffix)}; "
+            f"give one of: {', '.join('.' + f for f in sorted(formats))}"
+        )
+    if out.is_dir():
+        raise UsageError(f"--out {out}: is a directory, expected an image file name")
+    inst, doc, chart = plot.prepare(load(args.instance), load_solution(args.solution))
+    if doc.get("instance") not in (None, inst.name):
+        print(
+            f"allocopt: note: {args.solution} names instance {doc['instance']!r}, drawing it on {inst.name!r}",
+            file=sys.stderr,
+        )
+    verdict = check(inst, doc)
+    if not verdict.feasible and not args.force:
+        print(f"not drawn: the checker rejects {args.solution}: {verdict.reason} (--force draws it)", file=sys.stderr)
+        return EXIT_FAILED
+    fig = plot.render(inst, doc, chart, verdict)
+    FigureCanvasAgg(fig)  # render with Agg whatever pyplot's backend: never a window
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, format=fmt, dpi=150)
+            f.flush()
+            os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, out.stat().st_mode & 0o777 if out.exists() else 0o666 & ~umask)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    status = "verified" if verdict.feasible else "NOT VERIFIED"
+    print(f"wrote {out}: {inst.name}, makespan {plot.number(chart.makespan)} ({status})")
     return EXIT_OK
 
 

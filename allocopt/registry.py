@@ -83,6 +83,8 @@ class ProblemSpec:
     describe: Callable[[Any], str]
     #: For problems whose instances choose min or max (``sense`` in the data): data -> "min" | "max".
     instance_sense: Callable[[Any], Literal["max", "min"]] | None = None
+    #: The problem's CP-SAT model (data -> ``CpModel``) for users to extend, when it has one.
+    build_cp_model: Callable[[Any], Any] | None = None
 
     def sense_of(self, data: Any) -> Literal["max", "min"]:
         """The optimisation direction of one instance."""

@@ -28,6 +28,18 @@ def _read_mohaf(requests: Path, resources: Path, **options: Any) -> list[dict[st
     return read_mohaf(requests, resources, **options)
 
 
+def _read_jobshop(path: Path, **options: Any) -> list[dict[str, Any]]:
+    from allocopt.importers.jobshop import read_jobshop
+
+    return read_jobshop(path, **options)
+
+
+def _read_taillard(path: Path, **options: Any) -> list[dict[str, Any]]:
+    from allocopt.importers.jobshop import read_taillard
+
+    return read_taillard(path, **options)
+
+
 def _read_safetensors(path: Path, **options: Any) -> list[dict[str, Any]]:
     from allocopt.importers.safetensors_model import read_safetensors  # numpy-heavy; only when asked
 
@@ -91,6 +103,18 @@ IMPORTERS: dict[str, Importer] = {
             "multi-criteria scores, null for incompatible pairs",
             frozenset({"weights"}),
             files=("REQUESTS.csv", "RESOURCES.csv"),
+        ),
+        Importer(
+            "jobshop",
+            _read_jobshop,
+            "OR-Library / JSPLIB job-shop file ('#' comments, 'n m', one line of 'machine duration' pairs per job, "
+            "0-based); the optimum from a sibling or parent-directory JSPLIB instances.json when present",
+        ),
+        Importer(
+            "taillard",
+            _read_taillard,
+            "Taillard job-shop file ('n m' header, times matrix, machines matrix 1-based; bare or with Taillard's "
+            "labels and seeds/bounds header; several instances per file), header bounds as the reference",
         ),
         Importer(
             "safetensors",

@@ -11,6 +11,7 @@ from allocopt.methods import (  # noqa: F401
     expert_placement,
     fisher_market,
     generalized_assignment,
+    job_shop,
     knapsack,
     position_auction,
     rollout_allocation,

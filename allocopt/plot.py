@@ -1,0 +1,422 @@
+r"""Gantt charts of schedules: ``gantt(instance, result)`` returns a matplotlib Figure.
+
+Drawing goes through a small neutral layer, a ``Chart``: row labels and a list of ``Bar`` (row, start,
+end, colour key, label, and the bars that must end before it starts). Each drawable problem has an
+*adapter*, keyed by the problem's name, that turns its data (in the JSON form of FORMAT.md) and a
+solution into a ``Chart``; ``gantt`` only ever sees charts. Adding a problem is adding an adapter::
+
+    @adapter("parallel_machines")
+    def _parallel_machines(data: Mapping[str, Any], solution: Mapping[str, Any]) -> Chart: ...
+
+The **critical path** is computed from the bars alone (``critical_path``): a chain of bars
+$b_1, \dots, b_r$ with $\mathrm{start}(b_1) = 0$, $\mathrm{end}(b_r) = C_{\max}$ (the makespan), and
+each $\mathrm{start}(b_{i+1}) = \mathrm{end}(b_i)$ where $b_i$ is a predecessor of $b_{i+1}$: a
+precedence predecessor (``Bar.after``; in a job shop, the previous operation of the same job) or the bar
+before it on the same row (the machine predecessor). Its durations add up to the makespan, so shortening
+the schedule means shortening or reordering something on it. Every semi-active schedule (no bar can
+start earlier without moving another) has one, and so does every optimal schedule; a schedule with
+needless idle time may have none, and then none is marked.
+
+matplotlib is optional (``pip install 'allocopt[plot]'``) and imported only when a chart is drawn. The
+figure is built with ``matplotlib.figure.Figure``, outside pyplot: no window opens, no global state
+changes, nothing accumulates in pyplot's figure list. In Jupyter it shows when it is a cell's value; in a
+script, ``fig.savefig("chart.png")``.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from allocopt.envelope import Instance, instance_from_dict, instance_to_dict, load, load_solution
+from allocopt.errors import UsageError
+from allocopt.registry import Check
+from allocopt.result import Result
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["Bar", "Chart", "adapter", "chart", "critical_path", "drawable", "gantt", "prepare", "render"]
+
+MATPLOTLIB_MISSING = "allocopt plot needs matplotlib: pip install 'allocopt[plot]'"
+#: Relative tolerance for "starts exactly when its predecessor ends" (times are integers in every
+#: scheduling problem so far; the tolerance only absorbs float noise of computed times).
+TIME_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of a Gantt chart: an operation (job shop), a job (parallel machines), a task (workflow)...
+
+    ``row`` indexes ``Chart.rows``; ``key`` picks the colour (bars with equal keys share one, e.g. the
+    job); ``label`` is drawn inside the bar when it is wide enough; ``after`` lists the indices (in
+    ``Chart.bars``) of the bars that must end before this one starts besides its row predecessor.
+    """
+
+    row: int
+    start: float
+    end: float
+    key: int
+    label: str
+    after: tuple[int, ...] = ()
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Chart:
+    """What a Gantt chart shows, in no problem's terms: row labels (top to bottom) and bars.
+
+    ``key_name`` names what the colours stand for ("job"), ``row_name`` what a row is ("machine"),
+    ``bar_name`` what a bar is ("operation").
+    """
+
+    rows: tuple[str, ...]
+    bars: tuple[Bar, ...]
+    key_name: str = "job"
+    row_name: str = "machine"
+    bar_name: str = "operation"
+
+    @property
+    def makespan(self) -> float:
+        return max((b.end for b in self.bars), default=0.0)
+
+
+Adapter = Callable[[Mapping[str, Any], Mapping[str, Any]], Chart]
+_ADAPTERS: dict[str, Adapter] = {}
+
+
+def adapter(problem: str) -> Callable[[Adapter], Adapter]:
+    """Register ``fn(data, solution) -> Chart`` as the way to draw ``problem``.
+
+    ``data`` is the instance's data in its JSON form (``ProblemSpec.to_data``), ``solution`` the
+    ``solution`` object of a solution envelope. An adapter raises ``UsageError`` when the solution does
+    not have the shape the data asks for (it does not judge feasibility: the problem's checker does).
+    """
+
+    def register(fn: Adapter) -> Adapter:
+        _ADAPTERS[problem] = fn
+        return fn
+
+    return register
+
+
+def drawable() -> list[str]:
+    """The problems ``gantt`` can draw."""
+    return sorted(_ADAPTERS)
+
+
+# ------------------------------------------------------------------------------------------ critical path
+def _same_time(a: float, b: float) -> bool:
+    return abs(a - b) <= TIME_TOL * max(1.0, abs(a), abs(b))
+
+
+def critical_path(bars: Sequence[Bar]) -> list[int]:
+    """Indices of one critical path through ``bars``, in time order; ``[]`` when there is none.
+
+    A chain from time 0 to the makespan in which every bar starts exactly when one of its predecessors
+    ends: a bar listed in its ``after``, or a bar on the same row that ends when it starts (its machine
+    predecessor). None exists when the schedule has idle time that no bar is waiting on (a schedule
+    that is not semi-active), or when there are no bars. When several paths exist, the one returned
+    prefers precedence predecessors over row predecessors, then lower indices.
+    """
+    n = len(bars)
+    if n == 0:
+        return []
+    # A strict order among bars that end and start at the same instant on one row (zero-length bars)
+    # keeps the row-predecessor relation acyclic.
+    order = sorted(range(n), key=lambda i: (bars[i].start, bars[i].end, i))
+    rank = {i: r for r, i in enumerate(order)}
+    by_end: dict[int, list[tuple[float, int]]] = {}
+    for i in range(n):
+        by_end.setdefault(bars[i].row, []).append((bars[i].end, i))
+    for row in by_end.values():
+        row.sort()
+
+    def tight_predecessors(i: int) -> list[int]:
+        b = bars[i]
+        job = [p for p in b.after if p != i and _same_time(bars[p].end, b.start)]
+        row = by_end[b.row]
+        tol = TIME_TOL * max(1.0, abs(b.start))
+        lo = bisect_left(row, (b.start - 2 * tol, -1))
+        hi = bisect_right(row, (b.start + 2 * tol, n))
+        same_row = [
+            p for e, p in row[lo:hi] if p != i and rank[p] < rank[i] and _same_time(e, b.start) and p not in job
+        ]
+        return job + same_row
+
+    preds = [tight_predecessors(i) for i in range(n)]
+    parent: dict[int, int | None] = {}
+    # Reachability from time 0 along tight arcs; in time order one sweep settles almost everything, the
+    # loop only repeats for precedence arcs that point forward in that order (zero-length bars).
+    changed = True
+    while changed:
+        changed = False
+        for i in order:
+            if i in parent:
+                continue
+            if _same_time(bars[i].start, 0.0):
+                parent[i] = None
+                changed = True
+                continue
+            reached = next((p for p in preds[i] if p in parent), None)
+            if reached is not None:
+                parent[i] = reached
+                changed = True
+    makespan = max(b.end for b in bars)
+    last = next((i for i in range(n) if i in parent and _same_time(bars[i].end, makespan)), None)
+    if last is None:
+        return []
+    path: list[int] = []
+    node: int | None = last
+    while node is not None:
+        path.append(node)
+        node = parent[node]
+    return path[::-1]
+
+
+# ------------------------------------------------------------------------------------------------ adapters
+def _int_list(value: Any, path: str, length: int) -> list[float]:
+    if not isinstance(value, list) or len(value) != length:
+        got = f"a list of {len(value)}" if isinstance(value, list) else type(value).__name__
+        raise UsageError(f"solution.{path}: expected a list of {length} start times, got {got}")
+    for k, x in enumerate(value):
+        if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
+            raise UsageError(f"solution.{path}[{k}]: expected a number, got {x!r}")
+    return [float(x) for x in value]
+
+
+@adapter("job_shop")
+def _job_shop(data: Mapping[str, Any], solution: Mapping[str, Any]) -> Chart:
+    """Rows: machines M0..; one bar per operation, coloured by job; ``after``: the job's previous operation."""
+    jobs = data["jobs"]
+    machines = int(data.get("machines") or 1 + max(m for job in jobs for m, _ in job))
+    starts = solution.get("start") if isinstance(solution, Mapping) else None
+    if not isinstance(starts, list) or len(starts) != len(jobs):
+        got = f"{len(starts)} jobs" if isinstance(starts, list) else "no 'start' list"
+        raise UsageError(
+            f"solution.start: expected one list of start times per job ({len(jobs)} jobs), got {got}: "
+            "is this a solution for another instance?"
+        )
+    bars: list[Bar] = []
+    for j, (job, job_starts) in enumerate(zip(jobs, starts, strict=True)):
+        times = _int_list(job_starts, f"start[{j}]", len(job))
+        for k, ((machine, duration), s) in enumerate(zip(job, times, strict=True)):
+            after = (len(bars) - 1,) if k > 0 else ()
+            bars.append(Bar(row=int(machine), start=s, end=s + duration, key=j, label=str(j), after=after))
+    return Chart(rows=tuple(f"M{i}" for i in range(machines)), bars=tuple(bars))
+
+
+# ------------------------------------------------------------------------------------------- the front
+def _as_instance(instance: Instance | Mapping[str, Any] | str | Path) -> Instance:
+    if isinstance(instance, Instance):
+        return instance
+    if isinstance(instance, str | Path):
+        return load(instance)
+    if isinstance(instance, Mapping):
+        return instance_from_dict(dict(instance))
+    raise UsageError(f"expected an Instance, an instance file path or document, got {type(instance).__name__}")
+
+
+def _as_solution_doc(result: Result | Mapping[str, Any] | str | Path) -> dict[str, Any]:
+    if isinstance(result, Result):
+        return result.to_dict()
+    if isinstance(result, str | Path):
+        return load_solution(result)
+    if isinstance(result, Mapping):
+        if "solution" not in result or "problem" not in result:
+            raise UsageError("expected a solution envelope (with 'problem' and 'solution'), e.g. Result.to_dict()")
+        return dict(result)
+    raise UsageError(f"expected a Result, a solution envelope or a solution file path, got {type(result).__name__}")
+
+
+def chart(
+    instance: Instance | Mapping[str, Any] | str | Path, result: Result | Mapping[str, Any] | str | Path
+) -> Chart:
+    """The ``Chart`` (rows and bars) of a schedule, the neutral form ``gantt`` draws; also for your own plots.
+
+    Takes the same arguments as ``gantt``. Refuses (``UsageError``) a problem no adapter draws, a solution
+    for another problem, a solution holding none, and a solution whose shape does not fit the instance.
+    Feasibility is not judged here (``gantt`` runs the checker). For the job shop, ``bars`` are the
+    operations job by job (job 0's in route order, then job 1's, ...), ``key`` the job.
+    """
+    return prepare(instance, result)[2]
+
+
+def prepare(
+    instance: Instance | Mapping[str, Any] | str | Path, result: Result | Mapping[str, Any] | str | Path
+) -> tuple[Instance, dict[str, Any], Chart]:
+    """``chart``, with the loaded ``Instance`` and the solution envelope (a dict) it was made from."""
+    inst = _as_instance(instance)
+    doc = _as_solution_doc(result)
+    draw = _ADAPTERS.get(inst.problem)
+    if draw is None:
+        raise UsageError(
+            f"cannot draw problem {inst.problem!r}: no Gantt chart for it; problems that can be drawn: "
+            f"{', '.join(drawable())}"
+        )
+    if doc.get("problem") != inst.problem:
+        raise UsageError(f"the solution is for problem {doc.get('problem')!r} but the instance is {inst.problem!r}")
+    if doc.get("solution") is None:
+        raise UsageError(f"the solution file holds no solution (status {doc.get('status')!r}): nothing to draw")
+    data = instance_to_dict(inst)["data"]
+    return inst, doc, draw(data, doc["solution"])
+
+
+def _verdict(inst: Instance, doc: Mapping[str, Any]) -> Check:
+    from allocopt.api import check
+
+    return check(inst, doc)
+
+
+def gantt(
+    instance: Instance | Mapping[str, Any] | str | Path,
+    result: Result | Mapping[str, Any] | str | Path,
+    *,
+    force: bool = False,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Draw the schedule of ``result`` for ``instance`` as a Gantt chart; returns the matplotlib Figure.
+
+    ``instance``: an ``Instance``, an instance file path or an instance document. ``result``: a
+    ``Result``, a solution envelope (dict) or a solution file path. Rows are the machines ("M0" at the
+    top), the horizontal axis is time, colours are jobs (a qualitative colormap, cycling beyond its
+    colours), each bar is labelled with its job when it is wide enough, and one critical path is outlined
+    thick and hatched. The title gives the instance, the makespan, the method and the status.
+
+    The problem's independent checker runs first: a schedule it rejects is not drawn (``UsageError``
+    with its reason) unless ``force=True``, which draws it titled "NOT VERIFIED". ``ax``: draw into this
+    Axes (its figure is returned) instead of a new figure.
+    """
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError(MATPLOTLIB_MISSING) from None
+    inst, doc, ch = prepare(instance, result)
+    verdict = _verdict(inst, doc)
+    if not verdict.feasible and not force:
+        raise UsageError(f"not drawn: the checker rejects this schedule: {verdict.reason} (force=True draws it)")
+    return render(inst, doc, ch, verdict, ax=ax, title=title)
+
+
+def number(x: float) -> str:
+    """A time as text: whole numbers without a decimal point or an exponent."""
+    return str(int(x)) if float(x).is_integer() else f"{x:.6g}"
+
+
+def _figure_size(ch: Chart) -> tuple[float, float]:
+    return 11.0, min(40.0, 1.6 + 0.42 * max(1, len(ch.rows)))
+
+
+def render(
+    inst: Instance,
+    doc: Mapping[str, Any],
+    ch: Chart,
+    verdict: Check,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Draw a prepared chart (``prepare``) whose solution ``doc`` the checker has judged (``verdict``).
+
+    ``gantt`` is ``prepare``, the checker, then this; the command line calls the steps itself to report a
+    rejected schedule with its own exit status.
+    """
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    if ax is None:
+        fig = Figure(figsize=_figure_size(ch), layout="constrained")
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    keys = sorted({b.key for b in ch.bars})
+    position = {k: i for i, k in enumerate(keys)}
+    # tab10 up to 10 keys; beyond, tab20 with its dark shades first and the light ones after, so that
+    # neighbouring jobs differ in hue, cycling after 20.
+    cmap = colormaps["tab10" if len(keys) <= 10 else "tab20"]
+    shades = list(range(cmap.N)) if cmap.N == 10 else [*range(0, 20, 2), *range(1, 20, 2)]
+
+    def colour(key: int) -> Any:
+        return cmap(shades[position[key] % len(shades)])
+
+    makespan = ch.makespan
+    span = makespan if makespan > 0 else 1.0
+    critical = set(critical_path(ch.bars))
+    # Text fits when the bar is wider than the label: estimate the bar's width in points from the axes'
+    # width (a figure of our own size; an inch is 72 points, a digit about 0.6 em).
+    fig_w = fig.get_size_inches()[0] * ax.get_position().width
+    fontsize = 8.0 if len(ch.rows) <= 20 else 6.0
+    # One barh call for all bars (thousands of separate calls take seconds); the critical ones restyled after.
+    rects = ax.barh(
+        [b.row for b in ch.bars],
+        [b.duration for b in ch.bars],
+        left=[b.start for b in ch.bars],
+        height=0.72,
+        color=[colour(b.key) for b in ch.bars],
+        edgecolor="white",
+        linewidth=0.6,
+    )
+    for i, rect in enumerate(rects.patches):
+        rect.set_gid(f"bar{i}")
+        if i in critical:
+            rect.set(edgecolor="black", linewidth=2.2, hatch="///", zorder=rect.get_zorder() + 0.5)
+    label_box = {"boxstyle": "round,pad=0.12", "facecolor": "white", "alpha": 0.7, "linewidth": 0}
+    for i, b in enumerate(ch.bars):
+        width_pt = b.duration / span * fig_w * 72.0 * 0.95
+        if width_pt >= 0.6 * fontsize * len(b.label) + 4:
+            ax.text(
+                b.start + b.duration / 2,
+                b.row,
+                b.label,
+                ha="center",
+                va="center",
+                fontsize=fontsize,
+                color="black",
+                bbox=label_box if i in critical else None,
+                zorder=3,
+            )
+    ax.axvline(makespan, color="black", linestyle="--", linewidth=1.0)
+    ax.set_yticks(range(len(ch.rows)), ch.rows)
+    ax.set_ylim(len(ch.rows) - 0.5, -0.5)  # the first row at the top
+    ax.set_xlim(0, span * 1.01)
+    ax.set_xlabel("time")
+    ax.set_ylabel(ch.row_name)
+    ax.grid(axis="x", color="0.85", linewidth=0.6)
+    ax.set_axisbelow(True)
+
+    path_label = (
+        f"critical path ({len(critical)} {ch.bar_name}{'' if len(critical) == 1 else 's'})"
+        if critical
+        else f"critical path: none (the schedule has idle time no {ch.bar_name} waits on)"
+    )
+    handles: list[Any] = [
+        Patch(facecolor="white", edgecolor="black", linewidth=2.2, hatch="///", label=path_label),
+        Line2D([], [], color="black", linestyle="--", linewidth=1.0, label=f"makespan {number(makespan)}"),
+    ]
+    if len(keys) <= 20:
+        handles += [Patch(facecolor=colour(k), label=f"{ch.key_name} {k}") for k in keys]
+    else:
+        handles.append(Patch(facecolor="0.8", label=f"colour: {ch.key_name} (labels in the bars)"))
+    # Beside the axes; two columns when one would run past a short figure's height.
+    ncol = 1 if len(handles) <= 4 + 2.2 * len(ch.rows) else 2
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, ncol=ncol)
+
+    if title is None:
+        value = verdict.objective if verdict.feasible and verdict.objective is not None else makespan
+        how = ", ".join(str(doc[k]) for k in ("method", "status") if doc.get(k))
+        title = f"{inst.name}: makespan {number(value)}" + (f" ({how})" if how else "")
+        if not verdict.feasible:
+            title += f"\nNOT VERIFIED: {verdict.reason}"
+    ax.set_title(title, color="black" if verdict.feasible else "red")
+    return fig
