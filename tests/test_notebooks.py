@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +30,8 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 KNAPSACK_NOTEBOOK = "01_knapsack_budgeting.ipynb"
 BIT_NOTEBOOK = "02_bit_allocation.ipynb"
 EXPERT_NOTEBOOK = "03_expert_assignment.ipynb"
+AUCTIONS_NOTEBOOK = "04_auctions.ipynb"
+JOB_SHOP_NOTEBOOK = "05_job_shop.ipynb"
 CELL_TIMEOUT_S = 300
 KEY_PREFIX = "KEY_NUMBERS "
 PROBE = "import sys; print('KERNEL_EXECUTABLE', sys.executable)"
@@ -188,16 +191,123 @@ def _check_expert_assignment_notebook(key: dict[str, Any]) -> None:
     assert key["all_verified"] is True and key["verified_count"] >= 15
 
 
+def _check_auctions_notebook(key: dict[str, Any]) -> None:
+    approx = functools.partial(pytest.approx, rel=1e-9, abs=1e-9)
+    # 1. The five-bidder example: the MILP's welfare and VCG payments equal the brute force in the notebook and
+    #    the numbers derived by hand in its text (W* = 13; bob 5, carol 4, dave 3; losers 0).
+    assert key["hand_welfare"] == key["hand_welfare_brute_force"] == 13
+    assert key["hand_vcg"] == approx(key["hand_vcg_by_hand"])
+    assert key["hand_vcg"] == approx({"alice": 0, "bob": 5, "carol": 4, "dave": 3, "erin": 0})
+    assert key["hand_vcg_revenue"] == approx(12) and key["hand_first_price_revenue"] == approx(15)
+    # CATS: the MILP reaches the optimum recorded with the committed instance; the greedy sits below it and
+    # its LP bound above; VCG charges winners less than they bid in total (revenue below welfare + reserves = 0).
+    doc = json.loads(
+        (ROOT / "instances" / "combinatorial_auction" / "cats" / "arbitrary-100-100-0000.json").read_text()
+    )
+    assert key["cats_reference"] == doc["reference"]["optimum"]
+    assert key["cats_milp"] == pytest.approx(key["cats_reference"], rel=1e-9)
+    assert key["cats_greedy"] <= key["cats_milp"] <= key["cats_greedy_bound"] * (1 + 1e-9)
+    assert 0 < key["cats_vcg_revenue"] <= key["cats_milp"] and key["cats_winners"] >= 1
+    # LOS critical values: a winner bidding just above its payment wins, just below loses; LOS never beats
+    # the optimum, and VCG's revenue is at most the optimal welfare.
+    assert key["critical_above_wins"] is True and key["critical_below_wins"] is False
+    assert key["los_welfare"] <= key["atoms_milp"] + 1e-9
+    assert 0 < key["los_revenue"] <= key["los_welfare"] and 0 < key["atoms_vcg_revenue"] <= key["atoms_milp"]
+    # 2. Positions: welfare equals the instance's reference; GSP at truthful bids collects more than VCG; with
+    #    the reserve and unequal qualities no EOS bids are reported; without it the EOS bids are envy-free and
+    #    GSP at them collects exactly VCG's revenue. The AIGC greedy loses to the exact matching (= brute force).
+    assert key["positions_welfare"] == pytest.approx(key["positions_reference"], rel=1e-9)
+    assert key["gsp_revenue"] > key["vcg_revenue"] > 0 and key["eos_with_reserve"] is None
+    assert key["eos_envy"] <= 1e-12
+    assert key["eos_revenue_here"] == pytest.approx(key["eos_vcg_revenue"], rel=1e-9)
+    assert key["eos_revenue"] == pytest.approx(key["eos_vcg_revenue"], rel=1e-9)
+    assert key["aigc_exact"] == pytest.approx(key["aigc_brute_force"], rel=1e-9)
+    assert key["aigc_greedy"] < key["aigc_exact"] <= key["aigc_bound"] + 1e-9
+    # 3. Fisher: the 2 x 2 market's hand-derived equilibrium (prices 1.5, EG value 3 log(4/3)); on the larger
+    #    market the two methods' values lie under each other's bounds and their prices agree.
+    assert key["fisher_small_prices"] == pytest.approx([1.5, 1.5], abs=1e-6)
+    assert key["fisher_small_value"] == pytest.approx(3 * math.log(4 / 3), rel=1e-8)
+    assert (
+        key["fisher_convex"] <= key["fisher_pr_bound"] + 1e-6 and key["fisher_pr"] <= key["fisher_convex_bound"] + 1e-6
+    )
+    assert key["fisher_price_gap"] < 1e-3
+    # 4. Pacing: the hindsight MILP reaches the committed reference; greedy and online pacing stay below it and
+    #    the LP bound above; the competitive ratio is LP bound / online utility.
+    assert key["pacing_hindsight"] == key["pacing_reference"]
+    assert key["pacing_online"] <= key["pacing_hindsight"] and key["pacing_greedy"] <= key["pacing_hindsight"]
+    assert key["pacing_lp_bound"] >= key["pacing_hindsight"]
+    assert key["pacing_ratio"] == pytest.approx(key["pacing_lp_bound"] / key["pacing_online"], rel=1e-9)
+    # 5. MOHAF: the greedy never beats the exact matching, and loses clearly when demand outstrips supply.
+    assert key["mohaf_balanced_greedy"] <= key["mohaf_balanced_exact"] + 1e-9
+    assert key["mohaf_greedy"] < 0.95 * key["mohaf_exact"]
+    assert key["all_verified"] is True and key["verified_count"] >= 20
+
+
+def _check_job_shop_notebook(key: dict[str, Any]) -> None:
+    folder = ROOT / "instances" / "job_shop"
+
+    def committed(name: str) -> tuple[float, int]:
+        # The published optimum of a committed instance, and its trivial lower bound recomputed here:
+        # max(largest machine load, longest job).
+        doc = json.loads((folder / f"{name}.json").read_text())
+        loads: dict[int, int] = {}
+        for job in doc["data"]["jobs"]:
+            for machine, duration in job:
+                loads[machine] = loads.get(machine, 0) + duration
+        longest = max(sum(d for _, d in job) for job in doc["data"]["jobs"])
+        return doc["reference"]["optimum"], max(max(loads.values()), longest)
+
+    # 1. ft06: the MILP and CP-SAT both prove the published optimum 55; the MILP's LP relaxation only knows
+    #    the trivial bound (47, the longest job); the critical path's durations add up to the makespan.
+    opt, lb = committed("ft06")
+    assert opt == 55 and lb == 47
+    assert key["ft06_reference"] == key["ft06_milp"] == key["ft06_cp"] == opt
+    assert key["ft06_milp_status"] == key["ft06_cp_status"] == "optimal"
+    assert key["ft06_lower_bound"] == lb
+    assert lb - 1e-6 <= key["ft06_lp_relaxation"] <= opt
+    assert key["ft06_critical_length"] == opt and 1 <= key["ft06_critical_operations"] <= 36
+    # 2. Dispatching: 5 rules x 2 schedule generations on ft10 and la01-la10, each at least the published
+    #    optimum, which is at least the trivial bound; on ft10 no variant is optimal.
+    names = ["ft10"] + [f"la{i:02d}" for i in range(1, 11)]
+    assert sorted(key["dispatch"]) == sorted(names) and sorted(key["dispatch_instances"]) == sorted(names)
+    variants = {f"{r}/{s}" for r in ("spt", "lpt", "mwkr", "mopnr", "fifo") for s in ("active", "nondelay")}
+    for name in names:
+        opt, lb = committed(name)
+        info = key["dispatch_instances"][name]
+        assert info["optimum"] == opt and info["lower_bound"] == lb <= opt, name
+        assert set(key["dispatch"][name]) == variants, name
+        assert all(makespan >= opt for makespan in key["dispatch"][name].values()), name
+    assert min(key["dispatch"]["ft10"].values()) > 930
+    # 3. ta01: tabu improves on its dispatch start (history: strictly better makespans, ending at its result),
+    #    never below the optimum; its bound is the trivial one. CP-SAT at each time limit: bound <= optimum <= makespan.
+    opt, lb = committed("ta01")
+    assert key["ta01_reference"] == opt == 1231 and key["ta01_lower_bound"] == lb == key["tabu_bound"]
+    assert opt <= key["tabu"] <= key["tabu_initial"]
+    history = key["tabu_history"]
+    assert history[0][1] == key["tabu_initial"] and history[-1][1] == key["tabu"]
+    steps = range(len(history) - 1)
+    assert all(history[i][0] <= history[i + 1][0] and history[i][1] > history[i + 1][1] for i in steps)
+    assert sorted(key["cp"], key=float) == ["1", "2", "5"]
+    for limit, run in key["cp"].items():
+        assert lb <= run["bound"] <= opt <= run["objective"], limit
+        assert run["status"] == ("optimal" if run["bound"] == run["objective"] else "feasible"), limit
+    assert key["ta01_best"] == min(key["tabu"], *(run["objective"] for run in key["cp"].values()))
+    # Every result in the notebook was confirmed by the independent checker (2 + 110 + 4 solves).
+    assert key["all_verified"] is True and key["verified_count"] == 116
+
+
 KEY_CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     KNAPSACK_NOTEBOOK: _check_knapsack_notebook,
     BIT_NOTEBOOK: _check_bit_allocation_notebook,
     EXPERT_NOTEBOOK: _check_expert_assignment_notebook,
+    AUCTIONS_NOTEBOOK: _check_auctions_notebook,
+    JOB_SHOP_NOTEBOOK: _check_job_shop_notebook,
 }
 
 
 def test_the_notebooks_are_found() -> None:
     names = [p.name for p in NOTEBOOKS]
-    for name in (KNAPSACK_NOTEBOOK, BIT_NOTEBOOK, EXPERT_NOTEBOOK):
+    for name in (KNAPSACK_NOTEBOOK, BIT_NOTEBOOK, EXPERT_NOTEBOOK, AUCTIONS_NOTEBOOK, JOB_SHOP_NOTEBOOK):
         assert name in names, f"{name} not in {NOTEBOOK_DIR}: found {names}"
     assert set(KEY_CHECKS) <= set(names)
 
