@@ -1,7 +1,7 @@
 """allocopt: solver-backed allocation formulations.
 
-Knapsack budgeting (0/1, bounded, multi-dimensional, multiple-choice; rollout allocation for RL), with
-more families to come, all sharing one instance format (FORMAT.md / docs/format.md)::
+Knapsack budgeting, bit allocation, expert assignment, auctions and scheduling, all sharing one instance
+format (docs/format.md)::
 
     import allocopt
     instance = allocopt.load("instances/knapsack/small-01.json")
