@@ -134,6 +134,8 @@ def _solve_lp(c: np.ndarray, r: np.ndarray, b: np.ndarray, fits: np.ndarray, tim
     import highspy
     from scipy import sparse
 
+    from allocopt.solvers.highs_lp import solve_lp
+
     m, n = c.shape
     # Fallback multipliers: each job's cheapest fitting cost (L(u) = sum_j u_j, every knapsack empty).
     fallback = np.where(fits, c, np.inf).min(axis=0) if n else np.zeros(0)
@@ -148,27 +150,13 @@ def _solve_lp(c: np.ndarray, r: np.ndarray, b: np.ndarray, fits: np.ndarray, tim
         (np.concatenate([np.ones(k), r[ai, jj]]), (np.concatenate([jj, n + ai]), np.concatenate([cols, cols]))),
         shape=(n + m, k),
     )
-    A.sort_indices()
-    inf = highspy.kHighsInf
-    lp = highspy.HighsLp()
-    lp.num_col_ = k
-    lp.num_row_ = n + m
-    lp.col_cost_ = c[ai, jj]
-    lp.col_lower_ = np.zeros(k)
-    lp.col_upper_ = np.ones(k)
-    lp.row_lower_ = np.concatenate([np.ones(n), np.full(m, -inf)])
-    lp.row_upper_ = np.concatenate([np.ones(n), b])
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(np.float64)
-    lp.sense_ = highspy.ObjSense.kMinimize
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
-    h.passModel(lp)
-    h.run()
+    h = solve_lp(
+        c[ai, jj],
+        A,
+        np.concatenate([np.ones(n), np.full(m, -np.inf)]),
+        np.concatenate([np.ones(n), b]),
+        time_limit=time_limit,
+    )
     status = h.getModelStatus()
     if status == highspy.HighsModelStatus.kInfeasible:
         return _LP("infeasible", None, fallback, np.zeros(m))

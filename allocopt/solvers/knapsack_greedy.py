@@ -641,15 +641,16 @@ def _solve_lp(
     import highspy
     from scipy import sparse
 
+    from allocopt.solvers.highs_lp import solve_lp
+
     m, n = W.shape
-    inf = highspy.kHighsInf
+    inf = np.inf
     grouped = n_groups > 0
     n_col = 2 * n if grouped else n
     cost = np.concatenate([v, np.zeros(n)]) if grouped else v.copy()
     col_upper = cap.astype(np.float64)
     if grouped:
         col_upper = np.concatenate([col_upper, (cap > 0).astype(np.float64)])
-    col_lower = np.zeros(n_col)
 
     rows, cols, vals = [], [], []
     wr, wc = np.nonzero(W)
@@ -682,27 +683,8 @@ def _solve_lp(
         row_lower.append(np.ones(n_groups) if exactly_one else np.full(n_groups, -inf))
         n_row += n_groups
     A = sparse.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_row, n_col))
-    A.sort_indices()
     rl, ru = np.concatenate(row_lower), np.concatenate(row_upper)
-
-    lp = highspy.HighsLp()
-    lp.num_col_ = n_col
-    lp.num_row_ = n_row
-    lp.col_cost_ = cost
-    lp.col_lower_ = col_lower
-    lp.col_upper_ = col_upper
-    lp.row_lower_ = rl
-    lp.row_upper_ = ru
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(np.float64)
-    lp.sense_ = highspy.ObjSense.kMaximize
-
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.passModel(lp)
-    h.run()
+    h = solve_lp(cost, A, rl, ru, col_upper, maximize=True)
     status = h.getModelStatus()
     if status == highspy.HighsModelStatus.kInfeasible:
         return _LPResult("infeasible", 0.0, None, np.zeros(m))

@@ -118,6 +118,8 @@ def solve_lp(
     import highspy
     from scipy import sparse
 
+    from allocopt.solvers.highs_lp import solve_lp
+
     T, n = values.shape
     tt, ii = allowed_pairs(values, prices, budgets if pair_budgets is None else pair_budgets)
     k = len(tt)
@@ -131,26 +133,14 @@ def solve_lp(
         (np.concatenate([np.ones(k), prices[tt][paid]]), (rows, np.concatenate([cols, cols[paid]]))),
         shape=(T + n, k),
     )
-    A.sort_indices()
-    lp = highspy.HighsLp()
-    lp.num_col_ = k
-    lp.num_row_ = T + n
-    lp.col_cost_ = -(values[tt, ii] - prices[tt])  # minimise the negated utility: duals of <= rows are <= 0
-    lp.col_lower_ = np.zeros(k)
-    lp.col_upper_ = np.ones(k)
-    lp.row_lower_ = np.full(T + n, -highspy.kHighsInf)
-    lp.row_upper_ = np.concatenate([np.ones(T), budgets])
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(np.float64)
-    lp.sense_ = highspy.ObjSense.kMinimize
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    if time_limit is not None:
-        h.setOptionValue("time_limit", float(time_limit))
-    h.passModel(lp)
-    h.run()
+    # minimise the negated utility: the duals of the <= rows are then <= 0
+    h = solve_lp(
+        -(values[tt, ii] - prices[tt]),
+        A,
+        np.full(T + n, -np.inf),
+        np.concatenate([np.ones(T), budgets]),
+        time_limit=time_limit,
+    )
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None  # infeasible only with negative budgets (a refinement's leftovers): the caller falls back
     sol = h.getSolution()
