@@ -253,8 +253,9 @@ METHODS = {
         Method(
             "milp",
             _run_milp,
-            "winner determination at zero gap: HiGHS (default) or CP-SAT on the presolved set packing, or any Pyomo "
-            "solver on build_model; VCG payments by one warm-started exact re-solve per winner",
+            "winner determination at zero gap on the presolved set packing: CP-SAT for large bundles, HiGHS for "
+            "small ones (or --solver), or any Pyomo solver on build_model; VCG by one warm-started exact re-solve "
+            "per winner",
             True,
             ("*pyomo", "cpsat"),
             {
