@@ -168,3 +168,29 @@ def test_instance_and_solution_files_round_trip(tmp_path: Path) -> None:
     allocopt.save(allocopt.solve(inst, method="milp"), tmp_path / "t.solution.json")
     verdict = allocopt.check(inst, load_solution(tmp_path / "t.solution.json"))
     assert verdict.feasible and verdict.objective == pytest.approx(brute_force([3.5, 1, 2, 0], 3, 2))
+
+
+def test_committed_moe_instances_are_regenerated_and_solved(tmp_path: Path) -> None:
+    # The generator reproduces the committed files exactly; the greedy places every expert within its bound,
+    # and the loads are skewed as a router without an auxiliary loss makes them (the busiest expert takes
+    # well over twice its share).
+    import importlib.util
+    import json
+
+    from conftest import INSTANCES
+
+    folder = INSTANCES / "expert_placement"
+    spec = importlib.util.spec_from_file_location("generate_moe", folder / "source" / "generate.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    gen.HERE = tmp_path
+    gen.write("moe-64-experts-8-devices", experts=64, devices=8, slots=9, tokens=16_384, seed=1)
+    gen.write("moe-256-experts-32-devices", experts=256, devices=32, slots=9, tokens=65_536, seed=2)
+    for name in ("moe-64-experts-8-devices", "moe-256-experts-32-devices"):
+        committed = json.loads((folder / f"{name}.json").read_text())
+        assert json.loads((tmp_path / f"{name}.json").read_text()) == committed
+        loads = np.array(committed["data"]["loads"])
+        assert loads.max() > 2 * loads.mean()
+        result = allocopt.solve(folder / f"{name}.json")
+        assert result.verified and result.method == "greedy"
+        assert result.bound <= result.objective <= 1.01 * result.bound
