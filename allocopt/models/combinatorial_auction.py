@@ -38,7 +38,7 @@ from ortools.sat.python import cp_model
 
 from allocopt.errors import DataError, UsageError
 from allocopt.registry import Check
-from allocopt.solvers.cpsat import ScaleError, integer_scale
+from allocopt.scaling import ScaleError, integer_scale
 
 #: Relative tolerance of the checker on payments (individual rationality).
 PAYMENT_TOL = 1e-9

@@ -2,24 +2,24 @@
 
 Every CP-SAT status maps through a complete table (anything else becomes ``error`` with CP-SAT's own words);
 a time-limited run returns its incumbent and CP-SAT's proven bound. CP-SAT works on integers: a formulation
-whose data are decimals scales them with :func:`integer_scale` (the least power of ten that makes every value
-integral, exact through ``decimal``) and passes that scale here, so objective and bound come back unscaled.
+whose data are decimals scales them with :func:`allocopt.scaling.integer_scale` (the least power of ten that
+makes every value integral, exact through ``decimal``) and passes that scale here, so objective and bound come
+back unscaled.
 
-Used by every formulation that has a ``build_cp_model``: combinatorial auctions now, scheduling (interval
-variables, no-overlap, cumulative) later. The runner knows nothing of any problem.
+Used by every formulation that has a ``build_cp_model`` (combinatorial auctions, the job shop, ...). The runner
+knows nothing of any problem.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Literal
 
 from ortools.sat.python import cp_model
 
 from allocopt.errors import UsageError
+from allocopt.scaling import ScaleError, integer_scale  # noqa: F401  (re-exported: formulations scale with it)
 
 RunStatus = Literal["solved", "infeasible", "unbounded", "no_solution", "error"]
 
@@ -32,15 +32,6 @@ _STATUS_TABLE: dict[str, RunStatus] = {
     "MODEL_INVALID": "error",
     "UNKNOWN": "no_solution",
 }
-
-#: Integers CP-SAT and a float64 both hold exactly: scaled objectives must stay below this in magnitude.
-EXACT_INT = 2**53
-#: The most decimal places :func:`integer_scale` accepts before it refuses.
-MAX_DECIMALS = 12
-
-
-class ScaleError(ValueError):
-    """Decimal data that no power of ten up to ``10**MAX_DECIMALS`` turns into integers CP-SAT can hold."""
 
 
 @dataclass(frozen=True)
@@ -59,35 +50,6 @@ class CpRun:
     solver: str = "cpsat"
     wall_time: float = 0.0
     solver_object: cp_model.CpSolver | None = None
-
-
-def _decimals(x: float) -> int:
-    """Decimal places of the shortest representation of ``x`` (``repr`` round-trips a float exactly)."""
-    exponent = Decimal(repr(float(x))).normalize().as_tuple().exponent
-    return max(0, -int(exponent)) if isinstance(exponent, int) else 0
-
-
-def integer_scale(values: Iterable[float], total_limit: int = EXACT_INT) -> tuple[list[int], int]:
-    """Exact integers ``round(v * 10**k)`` for the least ``k`` making every value integral, and ``10**k``.
-
-    Values are read by their shortest decimal representation (a JSON number ``12.345`` is ``12345 / 10**3``).
-    Raises ``ScaleError`` when more than ``MAX_DECIMALS`` places are needed or when the scaled values'
-    absolute sum exceeds ``total_limit`` (CP-SAT's objective would overflow or lose exactness).
-    """
-    vals = [float(v) for v in values]
-    for v in vals:
-        if not math.isfinite(v):
-            raise ScaleError(f"cannot scale the non-finite value {v} to an integer")
-    places = max((_decimals(v) for v in vals), default=0)
-    if places > MAX_DECIMALS:
-        raise ScaleError(f"values with {places} decimal places need more than 10^{MAX_DECIMALS} to become integers")
-    scaled = [int(Decimal(repr(v)).scaleb(places)) for v in vals]
-    total = sum(abs(s) for s in scaled)
-    if total > total_limit:
-        raise ScaleError(
-            f"scaling by 10^{places} to make every value integral gives a total of {total}, above {total_limit}"
-        )
-    return scaled, 10**places
 
 
 def solve_cp(
