@@ -13,6 +13,9 @@ from allocopt.methods import (  # noqa: F401
     generalized_assignment,
     job_shop,
     knapsack,
+    parallel_machines,
     position_auction,
     rollout_allocation,
+    single_machine,
+    workflow,
 )
