@@ -29,6 +29,7 @@ import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -214,6 +215,97 @@ def _job_shop(data: Mapping[str, Any], solution: Mapping[str, Any]) -> Chart:
     return Chart(rows=tuple(f"M{i}" for i in range(machines)), bars=tuple(bars))
 
 
+def _index_list(value: Any, path: str, length: int, count: int, what: str) -> list[int]:
+    if not isinstance(value, list) or len(value) != length:
+        got = f"a list of {len(value)}" if isinstance(value, list) else type(value).__name__
+        raise UsageError(f"solution.{path}: expected a list of {length} {what} indices, got {got}")
+    out: list[int] = []
+    for k, x in enumerate(value):
+        if isinstance(x, bool) or not isinstance(x, int | float) or x != int(x) or not 0 <= int(x) < count:
+            raise UsageError(f"solution.{path}[{k}]: expected a {what} index in 0..{count - 1}, got {x!r}")
+        out.append(int(x))
+    return out
+
+
+@adapter("parallel_machines")
+def _parallel_machines(data: Mapping[str, Any], solution: Mapping[str, Any]) -> Chart:
+    """Rows: machines M0..; each machine's jobs back to back from 0 in job order; ``after``: the previous one."""
+    durations = data["durations"]
+    unrelated = bool(durations) and isinstance(durations[0], list)
+    machines = len(durations) if unrelated else int(data["machines"])
+    n = len(durations[0]) if unrelated else len(durations)
+    speeds = data.get("speeds") or [1] * machines
+    assigned = _index_list(
+        solution.get("machine") if isinstance(solution, Mapping) else None, "machine", n, machines, "machine"
+    )
+    bars: list[Bar] = []
+    ready = [0.0] * machines
+    last: list[int | None] = [None] * machines
+    for j, i in enumerate(assigned):
+        if unrelated:
+            t = durations[i][j]
+            if t is None:
+                raise UsageError(f"solution.machine[{j}]: job {j} cannot run on machine {i}")
+            time = float(t)
+        else:
+            time = durations[j] / speeds[i]
+        prev = last[i]
+        after = (prev,) if prev is not None else ()
+        bars.append(Bar(row=i, start=ready[i], end=ready[i] + time, key=j, label=str(j), after=after))
+        ready[i] += time
+        last[i] = len(bars) - 1
+    return Chart(rows=tuple(f"M{i}" for i in range(machines)), bars=tuple(bars), bar_name="job")
+
+
+@adapter("single_machine")
+def _single_machine(data: Mapping[str, Any], solution: Mapping[str, Any]) -> Chart:
+    """One row; one bar per job; ``after``: the job that ran before it on the machine."""
+    durations = data["durations"]
+    starts = _int_list(solution.get("start") if isinstance(solution, Mapping) else None, "start", len(durations))
+    bars = [
+        Bar(row=0, start=s, end=s + d, key=j, label=str(j))
+        for j, (s, d) in enumerate(zip(starts, durations, strict=True))
+    ]
+    order = sorted(range(len(bars)), key=lambda j: (bars[j].start, bars[j].end, j))
+    for prev, j in pairwise(order):
+        b = bars[j]
+        bars[j] = Bar(row=0, start=b.start, end=b.end, key=b.key, label=b.label, after=(prev,))
+    return Chart(rows=("machine",), bars=tuple(bars), bar_name="job")
+
+
+@adapter("workflow")
+def _workflow(data: Mapping[str, Any], solution: Mapping[str, Any]) -> Chart:
+    """Rows: processors P0..; one bar per task; ``after``: its predecessors in ``edges`` and on its processor."""
+    costs = data["costs"]
+    n = len(costs)
+    q = max((len(row) for row in costs), default=0)
+    sol = solution if isinstance(solution, Mapping) else {}
+    proc = _index_list(sol.get("processor"), "processor", n, q, "processor")
+    starts = _int_list(sol.get("start"), "start", n)
+    preds: list[list[int]] = [[] for _ in range(n)]
+    for a, b, _ in data.get("edges") or []:
+        preds[int(b)].append(int(a))
+    ends: list[float] = []
+    for i, (k, s) in enumerate(zip(proc, starts, strict=True)):
+        c = costs[i][k]
+        if c is None:
+            raise UsageError(f"solution.processor[{i}]: task {i} cannot run on processor {k}")
+        ends.append(s + float(c))
+    order = sorted(range(n), key=lambda i: (starts[i], ends[i], i))
+    last: dict[int, int] = {}
+    for i in order:
+        prev = last.get(proc[i])
+        if prev is not None and prev not in preds[i]:
+            preds[i].append(prev)
+        last[proc[i]] = i
+    bars = [
+        Bar(row=proc[i], start=starts[i], end=ends[i], key=i, label=str(i), after=tuple(preds[i])) for i in range(n)
+    ]
+    return Chart(
+        rows=tuple(f"P{k}" for k in range(q)), bars=tuple(bars), key_name="task", row_name="processor", bar_name="task"
+    )
+
+
 # ------------------------------------------------------------------------------------------- the front
 def _as_instance(instance: Instance | Mapping[str, Any] | str | Path) -> Instance:
     if isinstance(instance, Instance):
@@ -245,7 +337,9 @@ def chart(
     Takes the same arguments as ``gantt``. Refuses (``UsageError``) a problem no adapter draws, a solution
     for another problem, a solution holding none, and a solution whose shape does not fit the instance.
     Feasibility is not judged here (``gantt`` runs the checker). For the job shop, ``bars`` are the
-    operations job by job (job 0's in route order, then job 1's, ...), ``key`` the job.
+    operations job by job (job 0's in route order, then job 1's, ...), ``key`` the job; for parallel machines and the
+    single machine, one bar per job in job order (``key`` the job); for a workflow, one bar per task in
+    task order (``key`` the task).
     """
     return prepare(instance, result)[2]
 

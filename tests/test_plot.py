@@ -424,3 +424,93 @@ def test_cli_draws_a_committed_instance(capsys, tmp_path: Path) -> None:
     assert code == 0, err
     assert f"makespan {makespan_of(jobs, start)}" in out
     assert (tmp_path / "ft06.png").read_bytes().startswith(PNG_SIGNATURE)
+
+
+# ------------------------------------------------------------------------------- the other scheduling problems
+def solved(problem: str, data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    import allocopt
+
+    doc = instance_doc(problem, data, name=problem)
+    result = allocopt.solve(doc)
+    assert result.solution is not None
+    return doc, result.to_dict()
+
+
+def drawn(fig: Any) -> tuple[list[str], dict[int, Rectangle]]:
+    ax = fig.axes[0]
+    return [t.get_text() for t in ax.get_yticklabels()], bars_of(fig)
+
+
+def test_drawable_names_the_scheduling_problems() -> None:
+    assert plot.drawable() == ["job_shop", "parallel_machines", "single_machine", "workflow"]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"durations": [4, 3, 2, 2, 5], "machines": 2},
+        {"durations": [4, 3, 2, 2, 6], "machines": 2, "speeds": [1, 2]},
+        {"durations": [[4, 3, None, 2, 5], [2, 6, 2, 2, 3], [5, 1, 3, None, 4]]},
+    ],
+    ids=["identical", "uniform", "unrelated"],
+)
+def test_parallel_machines_lays_each_machines_jobs_back_to_back(data: dict[str, Any]) -> None:
+    doc, env = solved("parallel_machines", data)
+    rows, rects = drawn(gantt(doc, env))
+    durations = data["durations"]
+    unrelated = isinstance(durations[0], list)
+    m = len(durations) if unrelated else data["machines"]
+    n = len(durations[0]) if unrelated else len(durations)
+    assert rows == [f"M{i}" for i in range(m)]
+    assert sorted(rects) == list(range(n))
+    speeds = data.get("speeds", [1] * m)
+    ready = [0.0] * m
+    for j, i in enumerate(env["solution"]["machine"]):
+        time = durations[i][j] if unrelated else durations[j] / speeds[i]
+        r = rects[j]
+        assert r.get_x() == pytest.approx(ready[i]) and r.get_width() == pytest.approx(time)
+        assert r.get_y() + r.get_height() / 2 == pytest.approx(i)
+        ready[i] += time
+    chart = plot.chart(doc, env)
+    path = critical_path(chart.bars)
+    assert path and sum(chart.bars[k].duration for k in path) == pytest.approx(max(ready))
+
+
+def test_single_machine_draws_one_row_of_jobs() -> None:
+    data = {"durations": [3, 1, 4, 2], "weights": [1, 3, 2, 1], "release": [0, 2, 0, 5]}
+    doc, env = solved("single_machine", data)
+    rows, rects = drawn(gantt(doc, env))
+    assert rows == ["machine"]
+    assert sorted(rects) == [0, 1, 2, 3]
+    for j, (s, d) in enumerate(zip(env["solution"]["start"], data["durations"], strict=True)):
+        assert rects[j].get_x() == s and rects[j].get_width() == d
+    chart = plot.chart(doc, env)
+    order = sorted(range(4), key=lambda j: env["solution"]["start"][j])
+    assert chart.bars[order[0]].after == ()
+    assert all(chart.bars[b].after == (a,) for a, b in itertools.pairwise(order))
+
+
+def test_workflow_draws_one_row_per_processor() -> None:
+    data = {
+        "costs": [[2, 3], [3, 2], [4, None], [2, 2]],
+        "edges": [[0, 1, 2], [0, 2, 1], [1, 3, 1], [2, 3, 0]],
+    }
+    doc, env = solved("workflow", data)
+    fig = gantt(doc, env)
+    rows, rects = drawn(fig)
+    assert rows == ["P0", "P1"]
+    assert fig.axes[0].get_ylabel() == "processor"
+    assert sorted(rects) == [0, 1, 2, 3]
+    proc, start = env["solution"]["processor"], env["solution"]["start"]
+    for i in range(4):
+        r = rects[i]
+        assert r.get_x() == start[i] and r.get_width() == data["costs"][i][proc[i]]
+        assert r.get_y() + r.get_height() / 2 == pytest.approx(proc[i])
+    chart = plot.chart(doc, env)
+    for i in range(4):
+        edge_preds = {a for a, b, _ in data["edges"] if b == i}
+        earlier = [k for k in range(4) if proc[k] == proc[i] and start[k] < start[i]]
+        same_row = {max(earlier, key=lambda k: start[k])} if earlier else set()
+        assert set(chart.bars[i].after) == edge_preds | same_row
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "task 3" in legend
