@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from allocopt.errors import UsageError
-from allocopt.methods.common import MILP_OPTIONS, payment_rule, run_milp
+from allocopt.methods.common import MILP_OPTIONS, option_count, payment_rule, run_milp
 from allocopt.models import combinatorial_auction as model
 from allocopt.models.combinatorial_auction import AuctionData
 from allocopt.registry import Method, Outcome, ProblemSpec, SolveContext, register
@@ -53,15 +53,6 @@ def default_solver(d: AuctionData) -> tuple[str, str]:
     except UsageError:
         return "highs", f"highs: mean bundle size {mean:.2f}, but the prices do not scale to CP-SAT's integers"
     return "cpsat", f"cpsat: mean bundle size {mean:.2f} >= {CPSAT_MIN_MEAN_BUNDLE:g}"
-
-
-def _count(ctx: SolveContext, name: str, default: int | None) -> int | None:
-    value = ctx.options.get(name, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise UsageError(f"option {name!r} must be a whole number >= 1, got {value!r}")
-    return value
 
 
 def arrays(d: AuctionData, integer: bool = False) -> Any:
@@ -109,8 +100,8 @@ def _run_milp(d: AuctionData, ctx: SolveContext) -> Outcome:
     mip_gap = ctx.options.get("mip_gap", 0.0)
     if isinstance(mip_gap, bool) or not isinstance(mip_gap, int | float) or not 0 <= mip_gap < 1:
         raise UsageError(f"option 'mip_gap' must be a number in [0, 1), got {mip_gap!r}")
-    workers = _count(ctx, "workers", 1)
-    threads = _count(ctx, "threads", None)
+    workers = option_count(ctx, "workers", 1)
+    threads = option_count(ctx, "threads", None)
     if rule == "vcg":
         if mip_gap > 0:
             raise UsageError("payments=vcg needs exact solves: leave mip_gap at 0")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -61,3 +62,37 @@ def payment_rule(ctx: SolveContext, method: str, accepted: tuple[str, ...], why_
             f"payment rules it takes: none, {takes}"
         )
     return rule
+
+
+# ----------------------------------------------------------------------------------- reading method options
+def option_choice(ctx: SolveContext, name: str, allowed: tuple[str, ...], default: str) -> str:
+    """Option ``name``, one of ``allowed`` (a UsageError naming them otherwise)."""
+    value = ctx.options.get(name, default)
+    if value not in allowed:
+        raise UsageError(f"option {name!r} must be one of {', '.join(allowed)}; got {value!r}")
+    return str(value)
+
+
+def option_count(ctx: SolveContext, name: str, default: int | None, least: int = 1) -> int | None:
+    """Option ``name``, a whole number >= ``least`` (or the default, which may be None)."""
+    value = ctx.options.get(name, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise UsageError(f"option {name!r} must be a whole number >= {least}, got {value!r}")
+    return value
+
+
+def option_flag(ctx: SolveContext, name: str, default: bool) -> bool:
+    """Option ``name``, true or false."""
+    value = ctx.options.get(name, default)
+    if not isinstance(value, bool):
+        raise UsageError(f"option {name!r} must be true or false, got {value!r}")
+    return value
+
+
+def time_left(ctx: SolveContext, began: float) -> float | None:
+    """What is left of the caller's time limit (never below a sliver, so that a solver still returns)."""
+    if ctx.time_limit is None:
+        return None
+    return max(0.05, ctx.time_limit - (time.perf_counter() - began))

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from allocopt.errors import UsageError
-from allocopt.methods.common import MILP_OPTIONS, run_milp
+from allocopt.methods.common import MILP_OPTIONS, option_choice, option_count, option_flag, run_milp, time_left
 from allocopt.models import job_shop as model
 from allocopt.models.job_shop import JobShopCpModel, JobShopData
 from allocopt.registry import Method, Outcome, ProblemSpec, SolveContext, register
@@ -42,29 +42,6 @@ CP_DEFAULT_MAX_WORKERS = 8
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def _choice(ctx: SolveContext, name: str, allowed: tuple[str, ...], default: str) -> str:
-    value = ctx.options.get(name, default)
-    if value not in allowed:
-        raise UsageError(f"option {name!r} must be one of {', '.join(allowed)}; got {value!r}")
-    return str(value)
-
-
-def _count(ctx: SolveContext, name: str, default: int | None, least: int) -> int | None:
-    value = ctx.options.get(name, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise UsageError(f"option {name!r} must be a whole number >= {least}, got {value!r}")
-    return value
-
-
-def _flag(ctx: SolveContext, name: str, default: bool) -> bool:
-    value = ctx.options.get(name, default)
-    if not isinstance(value, bool):
-        raise UsageError(f"option {name!r} must be true or false, got {value!r}")
-    return value
-
-
 def _makespan(d: JobShopData, start: np.ndarray) -> int:
     return int((start + d.duration).max())
 
@@ -117,13 +94,6 @@ def _lower_bound(d: JobShopData) -> int:
     return int(trivial_lower_bound(d.machine, d.duration, d.job_start, d.machines))
 
 
-def _remaining(ctx: SolveContext, began: float) -> float | None:
-    """What is left of the caller's time limit (never below a sliver, so that a solver still returns)."""
-    if ctx.time_limit is None:
-        return None
-    return max(0.05, ctx.time_limit - (time.perf_counter() - began))
-
-
 def _best_bound(bound: float | None, lower: int) -> float:
     return float(lower) if bound is None else max(float(bound), float(lower))
 
@@ -134,8 +104,8 @@ def _run_cp(d: JobShopData, ctx: SolveContext) -> Outcome:
 
     began = time.perf_counter()
     cpus = os.cpu_count() or 1
-    workers = _count(ctx, "workers", min(CP_DEFAULT_MAX_WORKERS, cpus), 1)
-    use_hint = _flag(ctx, "hint", True)
+    workers = option_count(ctx, "workers", min(CP_DEFAULT_MAX_WORKERS, cpus), 1)
+    use_hint = option_flag(ctx, "hint", True)
     user = ctx.options.get("model")
     if user is not None and not isinstance(user, JobShopCpModel):
         raise UsageError("option model must come from allocopt.build_cp_model(instance) (a job shop CP-SAT model)")
@@ -157,7 +127,7 @@ def _run_cp(d: JobShopData, ctx: SolveContext) -> Outcome:
             (cp.makespan, best.makespan),
         ]
     details["hinted"] = hint is not None
-    run = solve_cp(cp, _remaining(ctx, began), workers, hint, 1.0, ctx.options.get("solver_options"))
+    run = solve_cp(cp, time_left(ctx, began), workers, hint, 1.0, ctx.options.get("solver_options"))
     details["termination"] = run.termination
     details["cp_wall_s"] = run.wall_time
     if run.status != "solved":
@@ -175,7 +145,7 @@ def _run_milp(d: JobShopData, ctx: SolveContext) -> Outcome:
     lower = _lower_bound(d)
     best = _dispatch(d, RULES, SCHEDULES) if ctx.options.get("model") is None else None
     horizon = best.makespan if best is not None else None
-    run_ctx = replace(ctx, time_limit=_remaining(ctx, began))
+    run_ctx = replace(ctx, time_limit=time_left(ctx, began))
     out = run_milp(d, run_ctx, lambda data: model.build_model(data, horizon=horizon), model.decode)
     details = dict(out.details)
     details["trivial_bound"] = lower
@@ -199,8 +169,8 @@ def _run_milp(d: JobShopData, ctx: SolveContext) -> Outcome:
 
 
 def _run_dispatch(d: JobShopData, ctx: SolveContext) -> Outcome:
-    rule = _choice(ctx, "rule", (*RULES, "best"), "mwkr")
-    schedule = _choice(ctx, "schedule", (*SCHEDULES, "best"), "active")
+    rule = option_choice(ctx, "rule", (*RULES, "best"), "mwkr")
+    schedule = option_choice(ctx, "schedule", (*SCHEDULES, "best"), "active")
     rules = RULES if rule == "best" else (rule,)
     schedules = SCHEDULES if schedule == "best" else (schedule,)
     lower = _lower_bound(d)
@@ -219,9 +189,9 @@ def _run_tabu(d: JobShopData, ctx: SolveContext) -> Outcome:
     from allocopt.solvers.jobshop_tabu import tabu_search
 
     began = time.perf_counter()
-    neighbourhood = _choice(ctx, "neighbourhood", NEIGHBOURHOODS, "n5")
-    seed = _count(ctx, "seed", 0, 0)
-    iterations = _count(ctx, "iterations", None, 0)
+    neighbourhood = option_choice(ctx, "neighbourhood", NEIGHBOURHOODS, "n5")
+    seed = option_count(ctx, "seed", 0, 0)
+    iterations = option_count(ctx, "iterations", None, 0)
     limit = (
         ctx.time_limit if ctx.time_limit is not None else (None if iterations is not None else TABU_DEFAULT_TIME_LIMIT)
     )

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from allocopt.errors import UsageError
-from allocopt.methods.common import MILP_OPTIONS, run_milp
+from allocopt.methods.common import MILP_OPTIONS, option_count, option_flag, run_milp, time_left
 from allocopt.models import parallel_machines as model
 from allocopt.models.parallel_machines import ParallelMachinesCpModel, ParallelMachinesData
 from allocopt.registry import Method, Outcome, ProblemSpec, SolveContext, register
@@ -42,22 +42,6 @@ CP_DEFAULT_MAX_WORKERS = 8
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def _count(ctx: SolveContext, name: str, default: int | None, least: int) -> int | None:
-    value = ctx.options.get(name, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise UsageError(f"option {name!r} must be a whole number >= {least}, got {value!r}")
-    return value
-
-
-def _flag(ctx: SolveContext, name: str, default: bool) -> bool:
-    value = ctx.options.get(name, default)
-    if not isinstance(value, bool):
-        raise UsageError(f"option {name!r} must be true or false, got {value!r}")
-    return value
-
-
 def _impossible(d: ParallelMachinesData) -> Outcome | None:
     """The ``infeasible`` outcome when some job may run on no machine (the file itself is well-formed)."""
     bad = d.impossible_jobs()
@@ -86,12 +70,6 @@ def _heuristic(d: ParallelMachinesData) -> np.ndarray:
     from allocopt.solvers.pm_greedy import greedy
 
     return greedy(d.time_matrix())[0]
-
-
-def _remaining(ctx: SolveContext, began: float) -> float | None:
-    if ctx.time_limit is None:
-        return None
-    return max(0.05, ctx.time_limit - (time.perf_counter() - began))
 
 
 def cp_reason(d: ParallelMachinesData) -> str | None:
@@ -134,8 +112,8 @@ def _run_cp(d: ParallelMachinesData, ctx: SolveContext) -> Outcome:
     if out is not None:
         return out
     began = time.perf_counter()
-    workers = _count(ctx, "workers", min(CP_DEFAULT_MAX_WORKERS, os.cpu_count() or 1), 1)
-    use_hint = _flag(ctx, "hint", True)
+    workers = option_count(ctx, "workers", min(CP_DEFAULT_MAX_WORKERS, os.cpu_count() or 1), 1)
+    use_hint = option_flag(ctx, "hint", True)
     user = ctx.options.get("model")
     if user is not None and not isinstance(user, ParallelMachinesCpModel):
         raise UsageError("option model must come from allocopt.build_cp_model(instance) (a parallel_machines model)")
@@ -151,7 +129,7 @@ def _run_cp(d: ParallelMachinesData, ctx: SolveContext) -> Outcome:
         np.add.at(scaled, start, w[start, np.arange(d.n_jobs)])
         hint.append((cp.makespan, int(scaled.max(initial=0))))
     details["hinted"] = hint is not None
-    run = solve_cp(cp, _remaining(ctx, began), workers, hint, cp.objective_scale, ctx.options.get("solver_options"))
+    run = solve_cp(cp, time_left(ctx, began), workers, hint, cp.objective_scale, ctx.options.get("solver_options"))
     details["termination"] = run.termination
     details["cp_wall_s"] = run.wall_time
     lower = d.lower_bound()
@@ -186,8 +164,8 @@ def _run_greedy(d: ParallelMachinesData, ctx: SolveContext) -> Outcome:
     if out is not None:
         return out
     began = time.perf_counter()
-    max_steps = _count(ctx, "max_steps", 1_000_000, 0)
-    use_lp = _flag(ctx, "lp_bound", int(d.allowed.sum()) <= LP_BOUND_MAX_PAIRS)
+    max_steps = option_count(ctx, "max_steps", 1_000_000, 0)
+    use_lp = option_flag(ctx, "lp_bound", int(d.allowed.sum()) <= LP_BOUND_MAX_PAIRS)
     t = d.time_matrix()
     assign, steps = greedy(t, max_steps)
     details: dict[str, Any] = {"steps": int(steps), "greedy_seconds": time.perf_counter() - began}
@@ -196,7 +174,7 @@ def _run_greedy(d: ParallelMachinesData, ctx: SolveContext) -> Outcome:
     objective = _makespan(d, assign)
     details["start"] = "earliest_completion"
     if use_lp:
-        lp = lp_bound(t, _remaining(ctx, began))
+        lp = lp_bound(t, time_left(ctx, began))
         if lp is not None:
             bound = max(bound, lp[0])
             details["bound_kind"] = "lp"

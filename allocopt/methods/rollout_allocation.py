@@ -32,7 +32,7 @@ def _run_marginal(d: RolloutData, ctx: SolveContext) -> Outcome:
 def _objective(d: RolloutData, ks: np.ndarray) -> float:
     """The method's own (vectorised) value of an allocation; the checker recomputes it separately."""
     p, k = d.success_rates, ks.astype(np.float64)
-    f = 1.0 - (1.0 - p) ** k if d.value == "pass_at_k" else np.where(k > 0, 1.0 - p ** k - (1.0 - p) ** k, 0.0)
+    f = 1.0 - (1.0 - p) ** k if d.value == "pass_at_k" else np.where(k > 0, 1.0 - p**k - (1.0 - p) ** k, 0.0)
     return float(np.dot(d.weights, f))
 
 

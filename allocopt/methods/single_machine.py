@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from allocopt.errors import UsageError
-from allocopt.methods.common import MILP_OPTIONS, run_milp
+from allocopt.methods.common import MILP_OPTIONS, option_count, option_flag, run_milp
 from allocopt.models import single_machine as model
 from allocopt.models.single_machine import SingleMachineCpModel, SingleMachineData
 from allocopt.registry import Method, Outcome, ProblemSpec, SolveContext, register
@@ -36,20 +36,6 @@ CP_DEFAULT_MAX_WORKERS = 8
 GREEDY_DEFAULT_PASSES = 100
 #: Seconds of adjacent swaps when the caller gives no time limit (checked after each pass).
 GREEDY_DEFAULT_TIME_LIMIT = 10.0
-
-
-def _count(ctx: SolveContext, name: str, default: int, least: int) -> int:
-    value = ctx.options.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise UsageError(f"option {name!r} must be a whole number >= {least}, got {value!r}")
-    return value
-
-
-def _flag(ctx: SolveContext, name: str, default: bool) -> bool:
-    value = ctx.options.get(name, default)
-    if not isinstance(value, bool):
-        raise UsageError(f"option {name!r} must be true or false, got {value!r}")
-    return value
 
 
 def _value(d: SingleMachineData, start: np.ndarray) -> float:
@@ -140,7 +126,7 @@ def _run_rule(d: SingleMachineData, rule: str) -> Outcome:
 
 
 def _run_greedy(d: SingleMachineData, ctx: SolveContext) -> Outcome:
-    passes = _count(ctx, "passes", GREEDY_DEFAULT_PASSES, 0)
+    passes = option_count(ctx, "passes", GREEDY_DEFAULT_PASSES, 0)
     from allocopt.solvers import sm_rules
 
     limit = GREEDY_DEFAULT_TIME_LIMIT if ctx.time_limit is None else ctx.time_limit
@@ -156,8 +142,8 @@ def _run_cp(d: SingleMachineData, ctx: SolveContext) -> Outcome:
     from allocopt.solvers.cpsat import solve_cp
 
     began = time.perf_counter()
-    workers = _count(ctx, "workers", min(CP_DEFAULT_MAX_WORKERS, os.cpu_count() or 1), 1)
-    use_hint = _flag(ctx, "hint", True)
+    workers = option_count(ctx, "workers", min(CP_DEFAULT_MAX_WORKERS, os.cpu_count() or 1), 1)
+    use_hint = option_flag(ctx, "hint", True)
     user = ctx.options.get("model")
     if user is not None and not isinstance(user, SingleMachineCpModel):
         raise UsageError("option model must come from allocopt.build_cp_model(instance) (a single_machine model)")

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from allocopt.errors import UsageError
-from allocopt.methods.common import MILP_OPTIONS, run_milp
+from allocopt.methods.common import MILP_OPTIONS, run_milp, time_left
 from allocopt.models import workflow as model
 from allocopt.models.workflow import WorkflowCpModel, WorkflowData
 from allocopt.registry import Method, Outcome, ProblemSpec, SolveContext, register
@@ -39,12 +39,6 @@ def _heft(d: WorkflowData) -> Any:
     from allocopt.solvers.heft import heft
 
     return heft(d.cost, d.src, d.dst, d.data, d.transfer)
-
-
-def _remaining(ctx: SolveContext, began: float) -> float | None:
-    if ctx.time_limit is None:
-        return None
-    return max(0.05, ctx.time_limit - (time.perf_counter() - began))
 
 
 def _bound(bound: float | None, lower: float) -> float:
@@ -100,7 +94,7 @@ def _run_cp(d: WorkflowData, ctx: SolveContext) -> Outcome:
         hint = [(cp.start[i], round(float(best.start[i]) * cp.scale)) for i in range(d.n_tasks)]
         hint += [(x, int(best.processor[i] == k)) for (i, k), x in cp.present.items()]
     details["hinted"] = hint is not None
-    run = solve_cp(cp, _remaining(ctx, began), workers, hint, float(cp.scale), ctx.options.get("solver_options"))
+    run = solve_cp(cp, time_left(ctx, began), workers, hint, float(cp.scale), ctx.options.get("solver_options"))
     details["termination"] = run.termination
     details["cp_wall_s"] = run.wall_time
     if run.status != "solved":
@@ -117,7 +111,7 @@ def _run_milp(d: WorkflowData, ctx: SolveContext) -> Outcome:
     began = time.perf_counter()
     lower = d.lower_bound()
     best = _heft(d)
-    run_ctx = replace(ctx, time_limit=_remaining(ctx, began))
+    run_ctx = replace(ctx, time_limit=time_left(ctx, began))
     out = run_milp(d, run_ctx, lambda data: model.build_model(data, horizon=best.makespan), model.decode)
     details = dict(out.details, heft_makespan=best.makespan, lower_bound=lower, incumbent="milp")
     if out.solution is None and out.status == "no_solution" and ctx.options.get("model") is None:
