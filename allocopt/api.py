@@ -10,7 +10,7 @@ from typing import Any
 from allocopt.envelope import Instance, instance_from_dict, load, write_json_atomic
 from allocopt.errors import UsageError
 from allocopt.registry import Check, Outcome, SolveContext, problems
-from allocopt.result import OPTIMALITY_TOL, Result, finite_or_none, proves_optimal, relative_gap
+from allocopt.result import Result, compare_objectives, finite_or_none, proves_optimal, relative_gap
 
 __all__ = ["build_cp_model", "build_model", "check", "load", "save", "solve", "verify"]
 
@@ -119,20 +119,22 @@ def _finish(inst: Instance, method: str, out: Outcome, runtime: float) -> Result
 
     if not verdict.feasible or verdict.objective is None:
         return rejected(claimed, False, f"the checker rejected the solution: {verdict.reason}")
-    objective = verdict.objective
+    objective = finite_or_none(verdict.objective)
     sense = spec.sense_of(inst.data)
     if claimed is not None and not proves_optimal(objective, claimed):
         return rejected(
             objective, False, f"the method claimed objective {claimed} but the checker recomputed {objective}"
         )
     if bound is not None:
-        # A bound on the wrong side of a verified objective (beyond float noise) means the bound is wrong.
-        slack = OPTIMALITY_TOL * max(1.0, abs(objective))
-        if (sense == "max" and bound < objective - slack) or (sense == "min" and bound > objective + slack):
+        # A bound on the wrong side of a verified objective (beyond float noise) means the bound is wrong; within
+        # the noise, the objective itself is the bound. Lexicographic values (tuples) compare entry by entry.
+        order = compare_objectives(bound, objective)
+        if order == (-1 if sense == "max" else 1):
             return rejected(
                 objective, True, f"the method's bound {bound} is on the wrong side of objective {objective}"
             )
-        bound = max(bound, objective) if sense == "max" else min(bound, objective)
+        if bound < objective if sense == "max" else bound > objective:  # type: ignore[operator]
+            bound = objective
     status = "optimal" if proves_optimal(objective, bound) else "feasible"
     return Result(
         status=status,
@@ -162,8 +164,8 @@ def check(instance: Instance | Mapping[str, Any] | str | Path, solution_doc: Map
     if solution_doc.get("solution") is None:
         return Check(False, None, f"solution file holds no solution (status {solution_doc.get('status')!r})")
     verdict = verify(inst, solution_doc["solution"])
-    stated = solution_doc.get("objective")
-    if verdict.feasible and stated is not None and not proves_optimal(verdict.objective, float(stated)):
+    stated = finite_or_none(solution_doc.get("objective"))
+    if verdict.feasible and stated is not None and not proves_optimal(finite_or_none(verdict.objective), stated):
         return Check(
             False, verdict.objective, f"stated objective {stated} but the solution's objective is {verdict.objective}"
         )

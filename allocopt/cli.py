@@ -19,7 +19,7 @@ from allocopt.api import check, solve
 from allocopt.envelope import Instance, instance_from_dict, load, load_solution, write_json_atomic
 from allocopt.errors import AllocoptError, InstanceError, UsageError
 from allocopt.registry import problem, problems
-from allocopt.result import Result
+from allocopt.result import Objective, Result
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 SOLUTION_SUFFIX = ".solution.json"
@@ -250,7 +250,10 @@ def _solve_one(
         )
 
 
-def _num(x: float | None) -> str:
+def _num(x: Objective | None) -> str:
+    """A number for the table; a lexicographic value as its entries in brackets."""
+    if isinstance(x, tuple):
+        return "[" + ", ".join(f"{v:.10g}" for v in x) + "]"
     return "-" if x is None else f"{x:.10g}"
 
 
@@ -328,7 +331,7 @@ def _check(args: argparse.Namespace) -> int:
     doc = load_solution(args.solution)
     verdict = check(inst, doc)
     if verdict.feasible:
-        print(f"verified: {args.solution} is feasible for {args.instance}, objective {verdict.objective:.10g}")
+        print(f"verified: {args.solution} is feasible for {args.instance}, objective {_num(verdict.objective)}")
         return EXIT_OK
     print(f"not verified: {verdict.reason}")
     return EXIT_FAILED

@@ -51,9 +51,13 @@ class Instance:
         return problem(self.problem)
 
     @property
-    def reference_optimum(self) -> float | None:
-        if self.reference and isinstance(self.reference.get("optimum"), int | float):
-            return float(self.reference["optimum"])
+    def reference_optimum(self) -> float | tuple[float, ...] | None:
+        """The reference's proven optimum: a number, or a tuple for a lexicographic problem (FORMAT.md)."""
+        optimum = self.reference.get("optimum") if self.reference else None
+        if isinstance(optimum, int | float) and not isinstance(optimum, bool):
+            return float(optimum)
+        if isinstance(optimum, list) and optimum and all(isinstance(v, int | float) for v in optimum):
+            return tuple(float(v) for v in optimum)
         return None
 
 

@@ -7,19 +7,23 @@ This module only holds the two together.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from allocopt.errors import UsageError
+from allocopt.result import Objective
 
 
 @dataclass(frozen=True)
 class Check:
-    """An independent checker's verdict on a solution: feasible or not, and the objective it recomputed."""
+    """An independent checker's verdict on a solution: feasible or not, and the objective it recomputed.
+
+    A lexicographic problem's checker returns the objective as a tuple of numbers (FORMAT.md).
+    """
 
     feasible: bool
-    objective: float | None
+    objective: Objective | None
     reason: str | None = None
 
 
@@ -29,13 +33,15 @@ class Outcome:
 
     ``status`` is the method's own claim (the front door re-derives ``optimal`` from the bound):
     ``solved`` when a solution is returned, or one of ``infeasible``, ``unbounded``, ``no_solution``,
-    ``error`` when there is none.
+    ``error`` when there is none. A lexicographic problem gives ``objective`` and ``bound`` as sequences of
+    numbers, one per stage, every entry in the problem's sense (a valid bound: entry by entry, each at least
+    what any solution reaches in that stage, or the stage's proven bound).
     """
 
     status: Literal["solved", "infeasible", "unbounded", "no_solution", "error"]
     solution: dict[str, Any] | None = None
-    objective: float | None = None
-    bound: float | None = None
+    objective: float | Sequence[float] | None = None
+    bound: float | Sequence[float] | None = None
     solver: str | None = None
     message: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
