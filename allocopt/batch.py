@@ -1,0 +1,351 @@
+"""Solving many instances at once: worker processes on this machine, or Ray tasks on a cluster.
+
+``solve_many`` is ``solve`` over a batch. The driver (the calling process) validates every instance first,
+then hands each worker the instance itself (its validated data, pickled), never its path: a cluster's
+workers need not share the driver's disk. Results come back as they finish, and are the same as a serial
+run's (same status, objective, bound and verification; only ``runtime_s`` differs).
+
+Isolation. One instance cannot take the batch down:
+
+- an exception inside a method becomes that instance's ``error`` result, with the exception's words;
+- a worker that dies (a segfault in an engine, the kernel's OOM killer) ends its instance as ``error`` naming
+  the signal or exit code, and a fresh worker takes its place;
+- with a time limit, an instance still running ``KILL_AFTER_FACTOR`` x the limit + ``KILL_AFTER_GRACE_S``
+  seconds after it started is killed and ends as ``error`` (engines honour their limits; this catches the
+  ones that hang);
+- stopping the iteration (Ctrl-C in the driver, or closing the generator) kills every worker at once.
+
+The process backend is a small pool of its own rather than ``concurrent.futures``: there, one dead worker
+breaks the whole pool and every pending instance with it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any, Literal
+
+from allocopt.api import solve
+from allocopt.envelope import Instance, instance_from_dict, load
+from allocopt.errors import AllocoptError, UsageError
+from allocopt.result import Result
+
+__all__ = ["BACKENDS", "KILL_AFTER_FACTOR", "KILL_AFTER_GRACE_S", "solve_many"]
+
+Backend = Literal["process", "ray"]
+BACKENDS: tuple[str, ...] = ("process", "ray")
+#: An instance still running this many times its time limit ...
+KILL_AFTER_FACTOR = 2.0
+#: ... plus this many seconds after it started is killed (its result: ``error``).
+KILL_AFTER_GRACE_S = 30.0
+#: How long the driver tries to reach a Ray cluster's address before it gives up.
+RAY_CONNECT_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True)
+class _Task:
+    """What a worker needs to solve one instance."""
+
+    key: int
+    instance: Instance
+    method: str
+    solver: str | None
+    time_limit: float | None
+    options: Mapping[str, Any]
+
+
+def solve_many(
+    instances: Iterable[Instance | Mapping[str, Any] | str | Path],
+    method: str = "auto",
+    solver: str | None = None,
+    time_limit: float | None = None,
+    workers: int | None = None,
+    backend: Backend = "process",
+    address: str | None = None,
+    **options: Any,
+) -> Iterator[tuple[Instance, Result]]:
+    """Solve every instance in parallel; yields ``(instance, result)`` as each finishes.
+
+    ``instances``: ``Instance`` objects, paths or instance documents (all validated before anything runs; an
+    invalid one raises ``InstanceError`` and nothing is solved). ``workers``: worker processes (default: the
+    machine's cores) for ``backend="process"``; for ``backend="ray"``, the CPUs of the local Ray started when
+    there is none (``address`` None) and ignored on a cluster. ``address``: a running Ray cluster
+    (``"host:port"``, ``"ray://host:port"`` or ``"auto"``). ``method``, ``solver``, ``time_limit`` and the
+    ``options`` are ``solve``'s, the same for every instance.
+
+    Raises ``UsageError`` for bad settings (``workers`` < 1, an unknown backend, a method that does not apply
+    to some instance, an unreachable Ray address, Ray not installed) before any instance runs.
+    """
+    if backend not in BACKENDS:
+        raise UsageError(f"unknown backend {backend!r}; backends: {', '.join(BACKENDS)}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise UsageError(f"workers must be a whole number >= 1, got {workers!r}")
+    if time_limit is not None and time_limit <= 0:
+        raise UsageError(f"time limit must be positive, got {time_limit}")
+    if address is not None and backend != "ray":
+        raise UsageError("an address is for the ray backend (backend='ray')")
+    batch = [_as_instance(x) for x in instances]
+    if method != "auto":
+        for inst in batch:
+            try:
+                inst.spec.method(method, inst.data)
+            except UsageError as exc:
+                raise UsageError(f"{inst.source or inst.name}: {exc}") from None
+    tasks = [_Task(k, inst, method, solver, time_limit, dict(options)) for k, inst in enumerate(batch)]
+    if not tasks:
+        return iter(())
+    if backend == "ray":
+        return _run_ray(tasks, workers, address)
+    return _run_processes(tasks, min(workers or os.cpu_count() or 1, len(tasks)))
+
+
+def _as_instance(x: Instance | Mapping[str, Any] | str | Path) -> Instance:
+    if isinstance(x, Instance):
+        return x
+    if isinstance(x, str | Path):
+        return load(x)
+    return instance_from_dict(x)
+
+
+def solve_task(task: _Task) -> Result:
+    """Solve one task; any failure becomes the instance's ``error`` result (what every backend runs)."""
+    try:
+        return solve(task.instance, task.method, task.solver, task.time_limit, **task.options)
+    except AllocoptError as exc:
+        return _error(task, str(exc))
+    except Exception as exc:  # a bug or an engine failure: this instance's error, not the batch's
+        return _error(task, f"{type(exc).__name__}: {exc}")
+
+
+def _error(task: _Task, message: str, runtime: float = 0.0) -> Result:
+    inst = task.instance
+    return Result(
+        problem=inst.problem,
+        instance=inst.name,
+        status="error",
+        objective=None,
+        bound=None,
+        gap=None,
+        method=task.method,
+        solver=task.solver,
+        runtime_s=runtime,
+        verified=False,
+        solution=None,
+        message=message,
+    )
+
+
+def _kill_deadline(task: _Task, started: float) -> float | None:
+    if task.time_limit is None:
+        return None
+    return started + KILL_AFTER_FACTOR * task.time_limit + KILL_AFTER_GRACE_S
+
+
+# ------------------------------------------------------------------------------------ process backend
+def _worker_main(conn: Connection) -> None:
+    """A worker process: solve tasks from the driver until it sends None or goes away."""
+    import allocopt.methods  # noqa: F401  (every problem registered before the first task's clock starts)
+
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        conn.send(("started", None))  # the driver's kill clock starts now, not while this interpreter started
+        conn.send(("done", solve_task(task)))
+
+
+class _Worker:
+    """One worker process (``python -m allocopt.batch FD``), the socket to it, and the task it runs (if any).
+
+    A fresh interpreter rather than multiprocessing's fork (which copies the driver's engine threads, a deadlock
+    risk) or spawn (which re-runs the caller's main script, breaking scripts without a ``__main__`` guard). It
+    runs in its own session, so Ctrl-C at the terminal reaches the driver only, and the driver decides.
+    """
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "allocopt.batch", str(theirs.fileno())],
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,  # engines that print would garble the driver's table
+            start_new_session=True,
+            # The driver's import path: problems registered by the caller's own modules unpickle in the worker.
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+        )
+        theirs.close()
+        self.conn = Connection(ours.detach())
+        self.task: _Task | None = None
+        self.started: float | None = None  # when the worker began the task (None: not yet)
+        self.given = 0.0
+
+    def give(self, task: _Task) -> None:
+        self.task, self.started, self.given = task, None, time.perf_counter()
+        self.conn.send(task)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.conn.close()
+
+
+def _death(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def _run_processes(tasks: list[_Task], n_workers: int) -> Iterator[tuple[Instance, Result]]:
+    pending = deque(tasks)
+    pool: list[_Worker] = []
+    try:
+        pool = [_Worker() for _ in range(n_workers)]
+        for worker in pool:
+            if pending:
+                worker.give(pending.popleft())
+        while any(w.task is not None for w in pool):
+            busy = [w for w in pool if w.task is not None]
+            ready = set(wait([w.conn for w in busy], timeout=_wait_time(busy)))
+            for k, worker in enumerate(pool):
+                task = worker.task
+                if task is None:
+                    continue
+                outcome = _collect(worker, task, ready)
+                if outcome is None:
+                    continue
+                result, lost = outcome
+                worker.task = None
+                if lost:  # dead or killed: a fresh worker takes its place while there is work left
+                    worker.kill()
+                    if pending:
+                        worker = pool[k] = _Worker()
+                if pending and worker.process.poll() is None:
+                    worker.give(pending.popleft())
+                yield task.instance, result
+    finally:
+        for worker in pool:  # idle or not: nothing a worker holds outlives the batch
+            worker.kill()
+
+
+def _collect(worker: _Worker, task: _Task, ready: set[Any]) -> tuple[Result, bool] | None:
+    """The finished task's result and whether its worker is lost (dead, or killed past the deadline), or None."""
+    if worker.conn in ready:
+        try:
+            while worker.conn.poll():
+                kind, payload = worker.conn.recv()
+                if kind == "done":
+                    return payload, False
+                worker.started = time.perf_counter()
+        except (EOFError, OSError):  # the socket closed: the process died
+            why = f"the worker process solving it {_death(worker.process.wait())}"
+            return _error(task, why, time.perf_counter() - (worker.started or worker.given)), True
+    now = time.perf_counter()
+    deadline = None if worker.started is None else _kill_deadline(task, worker.started)
+    if deadline is None or now < deadline:
+        return None
+    why = f"still running {now - worker.started:.0f}s after it started, far past its time limit of {task.time_limit}s"
+    return _error(task, f"{why}: killed", now - worker.started), True
+
+
+def _wait_time(busy: list[_Worker]) -> float | None:
+    deadlines = [
+        d
+        for w in busy
+        if w.task is not None and w.started is not None and (d := _kill_deadline(w.task, w.started)) is not None
+    ]
+    return None if not deadlines else max(0.0, min(deadlines) - time.perf_counter())
+
+
+# ---------------------------------------------------------------------------------------- Ray backend
+def _check_reachable(address: str) -> None:
+    """Fail fast, naming the address, when nothing listens there (Ray itself retries for a long while)."""
+    if address == "auto":
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        raise UsageError(f"Ray address {address!r}: expected host:port, ray://host:port or auto")
+    try:
+        with socket.create_connection((host, int(port)), timeout=RAY_CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot reach a Ray cluster at {address}: {exc}") from None
+
+
+def _run_ray(tasks: list[_Task], workers: int | None, address: str | None) -> Iterator[tuple[Instance, Result]]:
+    try:
+        import ray
+        from ray.exceptions import GetTimeoutError, RayError
+    except ImportError:
+        raise UsageError('the ray backend needs Ray: pip install "allocopt[ray]"') from None
+    if address is not None:
+        _check_reachable(address)
+    started_here = not ray.is_initialized()
+    if started_here:
+        try:
+            if address is None:
+                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
+            else:
+                ray.init(address=address, log_to_driver=False, configure_logging=False)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise UsageError(f"cannot start or reach Ray at {address or 'a new local cluster'}: {exc}") from None
+    return _ray_results(ray, RayError, GetTimeoutError, tasks, started_here)
+
+
+def _ray_results(
+    ray: Any, ray_error: type, timeout_error: type, tasks: list[_Task], started_here: bool
+) -> Iterator[tuple[Instance, Result]]:
+    remote = ray.remote(num_cpus=1, max_retries=0)(solve_task)
+    refs: dict[Any, tuple[_Task, float]] = {}
+    try:
+        for task in tasks:
+            refs[remote.remote(task)] = (task, time.perf_counter())
+        while refs:
+            deadlines = [d for t, s in refs.values() if (d := _kill_deadline(t, s)) is not None]
+            timeout = None if not deadlines else max(0.0, min(deadlines) - time.perf_counter())
+            ready, _ = ray.wait(list(refs), num_returns=1, timeout=timeout)
+            now = time.perf_counter()
+            if not ready:
+                for ref, (task, began) in list(refs.items()):
+                    deadline = _kill_deadline(task, began)
+                    if deadline is not None and now >= deadline:
+                        ray.cancel(ref, force=True)
+                        del refs[ref]
+                        yield (
+                            task.instance,
+                            _error(
+                                task, f"still running {now - began:.0f}s after it was submitted: cancelled", now - began
+                            ),
+                        )
+                continue
+            ref = ready[0]
+            task, began = refs.pop(ref)
+            try:
+                result = ray.get(ref)
+            except ray_error as exc:  # the worker died, or Ray could not run the task
+                result = _error(task, f"the Ray task failed: {type(exc).__name__}: {exc}".strip(), now - began)
+            yield task.instance, result
+    finally:
+        for ref in refs:
+            ray.cancel(ref, force=True)
+        if started_here:
+            ray.shutdown()
+
+
+if __name__ == "__main__":  # a worker process of the process backend
+    _worker_main(Connection(int(sys.argv[1])))
