@@ -7,6 +7,7 @@ from allocopt.methods import (  # noqa: F401
     assignment,
     bit_allocation,
     budget_pacing,
+    budgeted_coverage,
     combinatorial_auction,
     expert_placement,
     fisher_market,
