@@ -15,9 +15,20 @@ In one run:
    worse than the exact optimum. Exact: best of 3 (target < 5 s); the others: one run.
 3. Expert placement (EPLB): greedy against the MILP (time limit 30 s) on 32 experts (8 devices x 5 slots) and
    64 experts (8 x 9), Zipf-like and lognormal loads: objective, bound, gap, time.
+4. Expert-choice routing (Zhou et al. 2022), T = 4096 tokens, E = 64 experts, each expert takes k = 128 tokens
+   (capacity factor 2) by softmax gate score (the recipe of instances/assignment/expert-choice-generate.py),
+   maximised. Uncapped: ``topk`` (per-expert top-k by argpartition; best of 3) against numpy's argpartition
+   alone, the library's transportation LP (``exact`` with solver highs: column generation), scipy's ``linprog``
+   on the full LP (HiGHS, 262,144 variables) and the MILP (``build_model`` through the MILP runner, HiGHS; called
+   directly since ``milp`` refuses more than 200,000 binaries). Capped at 3 experts per token (``row_capacity``):
+   ``exact`` (top-k fails, so the LP) against linprog, the MILP, ``greedy``, ``auction`` and ``prices``. Prints
+   time ratios to the fast method and whether the optima agree. linprog and the MILP stop at --ec-peer-limit
+   (default 180 s).
 
-Run:  python benchmarks/assignment.py [--nx-cap SEC] [--no-networkx] [--milp-limit SEC]
-(about 4-5 minutes: networkx on 2000 x 2000 takes over a minute, the four MILPs 30 s each).
+Run:  python benchmarks/assignment.py [--nx-cap SEC] [--no-networkx] [--milp-limit SEC] [--ec-peer-limit SEC]
+                                       [--only linear,routing,placement,expert-choice]
+(about 10 minutes: networkx on 2000 x 2000 takes over a minute, the four MILPs 30 s each, and the expert-choice
+peers (linprog, MILP on 262,144 binaries) one to two minutes each).
 """
 
 from __future__ import annotations
@@ -239,11 +250,131 @@ def placement(args: argparse.Namespace) -> None:
             print(line, flush=True)
 
 
+def gate_scores(tokens: int, experts: int, seed: int) -> np.ndarray:
+    """Softmax gates: logits t_i g_ie + a_e, g ~ N(0, 1), t ~ U(0.5, 2), a ~ N(0, 0.5^2) (no rounding here)."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(tokens, experts)) * rng.uniform(0.5, 2.0, size=(tokens, 1))
+    logits += rng.normal(scale=0.5, size=experts)
+    gates = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return gates / gates.sum(axis=1, keepdims=True)
+
+
+def linprog_expert_choice(scores: np.ndarray, k: int, cap: int, limit: float) -> tuple[float | None, float]:
+    """scipy's linprog (HiGHS) on the full transportation LP, maximizing: (optimum or None at the limit, seconds)."""
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    t, e = scores.shape
+    start = time.perf_counter()
+    var = np.arange(t * e)
+    a_eq = sparse.csr_matrix((np.ones(t * e), (var % e, var)), shape=(e, t * e))  # expert j: k tokens
+    a_ub = sparse.csr_matrix((np.ones(t * e), (var // e, var)), shape=(t, t * e))  # token i: at most cap
+    res = linprog(
+        -scores.ravel(),
+        A_ub=a_ub,
+        b_ub=np.full(t, cap),
+        A_eq=a_eq,
+        b_eq=np.full(e, k),
+        bounds=(0, 1),
+        method="highs",
+        options={"time_limit": limit},
+    )
+    return (-res.fun if res.status == 0 else None), time.perf_counter() - start
+
+
+def milp_expert_choice(inst: allocopt.Instance, limit: float) -> tuple[str, float | None, float, float]:
+    """The Pyomo MILP through the library's MILP runner (HiGHS, zero gap), its solution checked by the
+    problem's checker: (status, objective, build seconds, solve seconds). ``milp`` itself refuses this size."""
+    from allocopt.methods.common import run_milp
+    from allocopt.models import assignment as model
+    from allocopt.registry import SolveContext
+
+    start = time.perf_counter()
+    pyomo_model = model.build_model(inst.data)
+    build_s = time.perf_counter() - start
+    ctx = SolveContext(solver=None, time_limit=limit, options={"model": pyomo_model})
+    start = time.perf_counter()
+    out = run_milp(inst.data, ctx, model.build_model, model.decode)
+    solve_s = time.perf_counter() - start
+    if out.solution is None:
+        return out.status, None, build_s, solve_s
+    verdict = allocopt.verify(inst, out.solution)
+    proven = out.bound is not None and abs(out.bound - verdict.objective) <= 1e-6 * max(1.0, abs(verdict.objective))
+    status = ("optimal" if proven else "feasible") if verdict.feasible else "REJECTED"
+    return status, verdict.objective, build_s, solve_s
+
+
+def agreement(objective: float | None, reference: float) -> str:
+    """'yes' within 1e-6 relative, else the difference; '' when there is no objective."""
+    if objective is None:
+        return ""
+    diff = objective - reference
+    return "yes" if abs(diff) <= 1e-6 * max(1.0, abs(reference)) else f"{diff:+.3g}"
+
+
+def expert_choice(args: argparse.Namespace) -> None:
+    tokens, experts, factor, cap = 4096, 64, 2, 3
+    k = tokens * factor // experts
+    print(
+        f"\n4. expert-choice routing, {tokens} tokens x {experts} experts, k = {k} tokens per expert (factor {factor})"
+    )
+    scores = gate_scores(tokens, experts, seed=4096)
+    top = np.argpartition(-scores, k - 1, axis=0)[:k]
+    load = np.bincount(top.ravel(), minlength=tokens)
+    print(
+        f"  per-expert top-{k}: {int(np.sum(load == 0))} tokens get no expert, the busiest gets {load.max()}; "
+        f"{int(np.sum(load > cap))} tokens get more than {cap}"
+    )
+    base = {"cost": scores.tolist(), "sense": "max", "column_demand": [k] * experts}
+    limit = args.ec_peer_limit
+    header = f"   {'method':<26} {'status':<9} {'time s':>9} {'objective':>14} {'x fast':>9}  agrees"
+    for label, data in (("uncapped", base), (f"row_capacity {cap}", {**base, "row_capacity": [cap] * tokens})):
+        inst = assignment_instance(f"expert-choice-{label}", data)
+        capped = "row_capacity" in data
+        print(f" {label}:")
+        print(header)
+        fast = best_solve(inst, "exact" if capped else "topk")
+        rows: list[tuple[str, str, float, float | None]] = [
+            (f"{fast.method} ({'LP' if fast.solver else 'top-k'})", fast.status, fast.runtime_s, fast.objective)
+        ]
+        if not capped:
+            _, alone_s = timed(np.argpartition, -scores, k - 1, axis=0)
+            rows.append(("np.argpartition alone", "-", alone_s, None))
+            lp = best_solve(inst, "exact", solver="highs")
+            rows.append(("exact, solver highs (LP)", lp.status, lp.runtime_s, lp.objective))
+        else:
+            for method in ("greedy", "auction", "prices"):
+                r = allocopt.solve(inst, method=method)
+                rows.append((method, r.status, r.runtime_s, r.objective))
+        value, lp_s = linprog_expert_choice(scores, k, cap if capped else experts, limit)
+        rows.append(("scipy linprog (full LP)", "optimal" if value is not None else ">limit", lp_s, value))
+        if not args.no_ec_milp:
+            status, objective, build_s, solve_s = milp_expert_choice(inst, limit)
+            rows.append((f"MILP (+{build_s:.1f} s build)", status, solve_s, objective))
+        for name, status, seconds, objective in rows:
+            obj = "-" if objective is None else f"{objective:.6f}"
+            print(
+                f"   {name:<26} {status:<9} {seconds:>9.4f} {obj:>14} {seconds / fast.runtime_s:>9.1f}  "
+                f"{agreement(objective, fast.objective)}",
+                flush=True,
+            )
+    print(
+        "  time = Result.runtime_s (the method, without the independent check); x fast = time / the first row's;\n"
+        "  agrees: objective equal to the first row's within 1e-6 (a heuristic's shortfall otherwise)."
+    )
+
+
+SECTIONS = ("linear", "routing", "placement", "expert-choice")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nx-cap", type=float, default=120.0, help="time cap per networkx child process (s)")
     parser.add_argument("--no-networkx", action="store_true", help="skip the networkx column")
     parser.add_argument("--milp-limit", type=float, default=30.0, help="MILP time limit for expert placement (s)")
+    parser.add_argument("--ec-peer-limit", type=float, default=180.0, help="expert choice: linprog/MILP limit (s)")
+    parser.add_argument("--no-ec-milp", action="store_true", help="expert choice: skip the MILP")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of {SECTIONS}")
     parser.add_argument("--networkx-worker", help=argparse.SUPPRESS)
     parser.add_argument("--nx-repeat", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -260,9 +391,18 @@ def main() -> None:
     allocopt.solve(assignment_instance("warm-unit", {"cost": rng.random((20, 20)).tolist()}), method="exact")
     allocopt.solve(placement_instance("zipf", 8, 2, 0), method="greedy")
 
-    linear_assignment(args)
-    routing(args)
-    placement(args)
+    only = set(args.only.split(","))
+    if only - set(SECTIONS):
+        parser.error(f"--only takes {', '.join(SECTIONS)}; got {args.only}")
+    ec = {"cost": rng.random((60, 8)).tolist(), "column_demand": [10] * 8}
+    ec_capped = assignment_instance("warm-ec-capped", {**ec, "row_capacity": [2] * 60})
+    allocopt.solve(assignment_instance("warm-ec", ec), method="topk")
+    allocopt.solve(assignment_instance("warm-ec", ec), method="exact", solver="highs")
+    for method in ("exact", "greedy", "auction", "prices"):
+        allocopt.solve(ec_capped, method=method)
+    for name, section in zip(SECTIONS, (linear_assignment, routing, placement, expert_choice), strict=True):
+        if name in only:
+            section(args)
     print(f"\ntotal {time.perf_counter() - start:.0f} s")
 
 

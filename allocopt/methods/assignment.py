@@ -2,7 +2,11 @@
 
 - ``exact``: scipy's linear-assignment solvers when every demand and capacity is 1; otherwise the
   transportation LP solved directly by HiGHS (integral by total unimodularity), started from an auction's
-  prices and certified by the Lagrangian bound at the LP duals, which it reports as column prices.
+  prices and certified by the Lagrangian bound at the LP duals, which it reports as column prices. For
+  expert choice it first tries per-column top-k, which is optimal whenever it meets every ``row_capacity``.
+- ``topk``: each row's ``demand[i]`` cheapest columns (token choice) or each column's ``column_demand[j]``
+  cheapest rows (expert choice) by numpy ``argpartition``; offered only when the capacities on the other side
+  cannot bind, where it is exact (the problem separates).
 - ``milp``: the Pyomo model of ``allocopt.models.assignment`` through the MILP runner (cross-checking, and
   the model to extend with your own constraints).
 - ``auction``: Bertsekas' auction with epsilon scaling (similar objects, multi-unit bidders, dummies for
@@ -12,15 +16,24 @@
 - ``prices``: auxiliary-loss-free load balancing (DeepSeek-V3) seen as sign-supergradient ascent on the
   dual of the capacity rows; repaired to a feasible routing, compared with the LP's exact prices.
 
+Expert choice (``column_demand``, optional ``row_capacity``) is the same problem on the transposed costs
+(``AssignmentData.transposed_view``): every method except ``milp`` (whose model is written for it directly)
+runs on that view and its answer is transposed back; prices and biases then belong to the rows, and the
+details say so (``row_prices``, ``row_bias``, ...).
+
 Every method first applies the model's counting checks and, when it finds no assignment, a max-flow cut
 that names the rows competing for too few columns, so ``infeasible`` always comes with its reason.
 
-``auto``: ``exact`` up to ``AUTO_EXACT_MAX_PAIRS`` cost entries, ``greedy`` beyond.
+``auto``: ``topk`` when it applies (nothing on the other side can bind: always for expert choice without
+``row_capacity``), else ``exact`` up to ``AUTO_EXACT_MAX_PAIRS`` cost entries, ``greedy`` beyond.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -95,18 +108,21 @@ def _no_assignment(d: AssignmentData, solver: str | None = None, fallback: str |
     """``infeasible`` with the max-flow cut as its reason; ``fallback`` (no_solution) if there is no cut."""
     from allocopt.solvers.assignment_exact import hall_violation
 
+    if d.column_demand is not None:
+        d = d.transposed_view()  # the columns are the ones to serve; the view's words say so
+    served, server = d.words
     cut = hall_violation(d.allowed, d.demand, d.capacity)
     if cut is None:
         return Outcome("no_solution", solver=solver, message=fallback or "the method found no assignment")
-    who = f"row {int(cut.rows[0])} needs" if len(cut.rows) == 1 else f"rows {_indices(cut.rows)} need"
+    who = f"{served} {int(cut.rows[0])} needs" if len(cut.rows) == 1 else f"{served}s {_indices(cut.rows)} need"
     if len(cut.cols) == 0:
-        reason = f"{who} {cut.need} assignments but no allowed column has room"
+        reason = f"{who} {cut.need} assignments but no allowed {server} has room"
     else:
-        where = f"column {int(cut.cols[0])}" if len(cut.cols) == 1 else f"columns {_indices(cut.cols)}"
+        where = f"{server} {int(cut.cols[0])}" if len(cut.cols) == 1 else f"{server}s {_indices(cut.cols)}"
         offer = (
             f"which offer{'s' if len(cut.cols) == 1 else ''} {cut.offer}"
             if cut.offer == cut.capacity
-            else f"which can give them at most {cut.offer} (a row takes a column once)"
+            else f"which can give them at most {cut.offer} (a {served} takes a {server} once)"
         )
         reason = f"{who} {cut.need} assignments but can only use {where}, {offer}"
     return Outcome("infeasible", solver=solver, message=reason)
@@ -117,9 +133,130 @@ def _early(d: AssignmentData) -> Outcome | None:
     reason = model.infeasibility(d)
     if reason is not None:
         return Outcome("infeasible", message=reason)
-    if d.total_demand == 0:
-        return _outcome(d, np.zeros(0, dtype=np.int64), 0.0)
+    need = d.total_demand if d.column_demand is None else int(d.column_demand.sum())
+    if need == 0:
+        return Outcome("solved", {"assign": [[] for _ in range(d.n)]}, 0.0, 0.0)
     return None
+
+
+# ------------------------------------------------------------------------------------------- expert choice
+#: Details of a method run on the transposed view that name its columns, which are the instance's rows.
+_ROW_DETAILS = {
+    "column_prices": "row_prices",
+    "lp_prices": "lp_row_prices",
+    "bias": "row_bias",
+    "overloaded_columns": "overloaded_rows",
+}
+
+
+def _transpose_assign(assign: list[list[int]], n: int) -> list[list[int]]:
+    """Per-column lists of rows (the view's ``assign``) -> FORMAT.md's per-row lists of columns, ascending."""
+    sizes = np.array([len(rows) for rows in assign], dtype=np.int64)
+    owner = np.repeat(np.arange(len(assign), dtype=np.int64), sizes)
+    rows = np.fromiter((i for r in assign for i in r), dtype=np.int64, count=int(sizes.sum()))
+    order = np.lexsort((owner, rows))  # by row, then column
+    flat = owner[order].tolist()
+    ends = np.cumsum(np.bincount(rows, minlength=n)).tolist()
+    starts = [0, *ends[:-1]] if n else []
+    return [flat[a:b] for a, b in zip(starts, ends, strict=True)]
+
+
+def _back(d: AssignmentData, out: Outcome) -> Outcome:
+    """An Outcome on ``d.transposed_view()`` in the terms of the expert-choice instance ``d``.
+
+    Objective and bound are unchanged (the same pairs, the same costs); the assignment is transposed, and the
+    details that name the view's columns are renamed after the instance's rows.
+    """
+    solution = out.solution
+    if solution is not None:
+        solution = {"assign": _transpose_assign(solution["assign"], d.n)}
+    details = {_ROW_DETAILS.get(k, k): v for k, v in out.details.items()}
+    return replace(out, solution=solution, details=details)
+
+
+Run = Callable[[AssignmentData, SolveContext], Outcome]
+
+
+def _on_view(run: Run) -> Run:
+    """A token-choice method made to take expert choice too: run on the transposed view, answer transposed back."""
+
+    @functools.wraps(run)
+    def wrapped(d: AssignmentData, ctx: SolveContext) -> Outcome:
+        if d.column_demand is None:
+            return run(d, ctx)
+        return _back(d, run(d.transposed_view(), ctx))
+
+    return wrapped
+
+
+def _top_k_fits(d: AssignmentData) -> str | None:
+    """None when no capacity on the non-choosing side can bind (then ``topk`` is exact), else why not.
+
+    A capacity can bind when it is positive (0 only closes a column, which top-k skips) and below the number
+    of choosers that may pick it; this is a property of the data, checked without solving.
+    """
+    if d.column_demand is not None:
+        if d.row_capacity is None:
+            return None
+        allowed, choosers, room = d.allowed, d.column_demand > 0, d.row_capacity  # rows are chosen, by columns
+        words = ("row", "row_capacity", "columns", "per-column")
+    else:
+        allowed, choosers, room = d.allowed.T, d.demand > 0, d.capacity  # columns are chosen, by rows
+        words = ("column", "capacity", "rows", "per-row")
+    count = int(np.count_nonzero(choosers))
+    tight = np.flatnonzero((room > 0) & (room < count))
+    if len(tight) == 0:
+        return None
+    # the first candidate usually settles it; all of them only when it does not bind
+    for batch in (tight[:1], tight):
+        reach = (allowed[batch] & choosers[None, :]).sum(axis=1)
+        binding = np.flatnonzero(room[batch] < reach)
+        if len(binding):
+            t, r = int(batch[binding[0]]), int(reach[binding[0]])
+            what, field, others, scope = words
+            return (
+                f"{field} can bind ({what} {t}: {int(room[t])} < the {r} {others} that may pick it) and {scope} "
+                "top-k ignores it; exact solves it (the transportation LP is exact)"
+            )
+    return None
+
+
+def _top_k(d: AssignmentData, view: AssignmentData, proof: str) -> Outcome | None:
+    """Per-row top-k on ``view`` (standard orientation) if it meets every capacity, else None.
+
+    The selection is the optimum of the relaxation without capacities, so meeting them proves it optimal: the
+    bound is its own value.
+    """
+    from allocopt.solvers.expert_choice import top_k
+
+    pick = top_k(view.min_cost(), view.demand, view.capacity)
+    if pick is None or not pick.fits(view.capacity):
+        return None
+    scope = "per-column" if view.transposed else "per-row"
+    details = {"algorithm": f"{scope} top-k (numpy argpartition)", "optimality": proof}
+    out = _outcome(view, pick.cols, _bound(view, pick.value), None, details)
+    return _back(d, out) if view is not d else out
+
+
+def _run_topk(d: AssignmentData, ctx: SolveContext) -> Outcome:
+    view = d if d.column_demand is None else d.transposed_view()
+    early = _early(view)
+    if early is not None:
+        return early if view is d else _back(d, early)
+    if d.column_demand is not None:
+        proof = (
+            "exact: no row_capacity can bind, so the problem separates by column and each column's "
+            "column_demand cheapest allowed rows (per-expert top-k) is optimal"
+        )
+    else:
+        proof = (
+            "exact: no capacity can bind, so the problem separates by row and each row's demand cheapest "
+            "allowed columns (per-token top-k) is optimal"
+        )
+    out = _top_k(d, view, proof)
+    if out is None:  # cannot happen when _top_k_fits(d) held; say so rather than guess
+        return Outcome("error", message="top-k exceeded a capacity that cannot bind (please report this)")
+    return out
 
 
 def _pairs(d: AssignmentData) -> int:
@@ -128,6 +265,27 @@ def _pairs(d: AssignmentData) -> int:
 
 # --------------------------------------------------------------------------------------------- methods
 def _run_exact(d: AssignmentData, ctx: SolveContext) -> Outcome:
+    """Token choice: ``_exact``. Expert choice: per-column top-k when it meets every row_capacity (always when
+    none can bind; proven optimal, see ``allocopt.solvers.expert_choice``), else ``_exact`` on the transposed
+    view. Naming a solver skips the top-k attempt (``highs``: always the LP)."""
+    if d.column_demand is None:
+        return _exact(d, ctx)
+    view = d.transposed_view()
+    if ctx.solver is None:
+        early = _early(view)
+        if early is not None:
+            return _back(d, early)
+        proof = (
+            "exact: per-column top-k met every row_capacity; it is optimal without row capacities, "
+            "so it is optimal with them"
+        )
+        fast = _top_k(d, view, proof)
+        if fast is not None:
+            return fast
+    return _back(d, _exact(view, ctx))
+
+
+def _exact(d: AssignmentData, ctx: SolveContext) -> Outcome:
     from allocopt.solvers import assignment_exact as exact
     from allocopt.solvers.auction import auction
 
@@ -136,19 +294,30 @@ def _run_exact(d: AssignmentData, ctx: SolveContext) -> Outcome:
         return early
     c = d.min_cost()
     if ctx.solver == "scipy" and not d.unit:
-        raise UsageError("solver 'scipy' takes only instances whose demands and capacities are all 1; use 'highs'")
+        what = "column demands and row capacities" if d.transposed else "demands and capacities"
+        raise UsageError(f"solver 'scipy' takes only instances whose {what} are all 1; use 'highs'")
     if d.unit and ctx.solver != "highs":
         match, algorithm = exact.solve_unit(c)
         if match is None:
             return _no_assignment(d, "scipy")
         value = _objective(d, match)
         return _outcome(d, match, value, "scipy", {"algorithm": algorithm})
-    # Prices from a quick auction pick the pairs the LP starts with; its assignment keeps that LP feasible.
-    warm = auction(c, d.demand, d.capacity, max_bids=20 * (d.total_capacity + d.n) + 100_000)
-    lp = exact.solve_lp(c, d.demand, d.capacity, warm.prices, warm.cols, time_limit=ctx.time_limit)
+    # Prices from a quick auction pick the pairs the LP starts with; its assignment keeps that LP feasible. On
+    # the transposed view of expert choice (a few columns, each wanting many rows) the auction crawls (measured:
+    # 4096 x 64 with row_capacity 4 runs into its bid limit after 5 s), so the greedy's assignment keeps that LP
+    # feasible instead and the first candidates are each row's cheapest columns (0.3 s in all).
+    if not d.transposed:
+        warm = auction(c, d.demand, d.capacity, max_bids=20 * (d.total_capacity + d.n) + 100_000)
+        prices, include, started = warm.prices, warm.cols, "auction" if warm.cols is not None else None
+    else:
+        from allocopt.solvers.assignment_greedy import greedy
+
+        prices, include = None, greedy(c, d.demand, d.capacity)
+        started = "greedy" if include is not None else None
+    lp = exact.solve_lp(c, d.demand, d.capacity, prices, include, time_limit=ctx.time_limit)
     details: dict[str, Any] = {"algorithm": "transportation LP (column generation)", "lp_rounds": lp.rounds}
     details["lp_pairs"] = lp.pairs
-    details["warm_start"] = "auction" if warm.cols is not None else None
+    details["warm_start"] = started
     if lp.status == "infeasible":
         return _no_assignment(d, "highs", "HiGHS found the LP infeasible")
     if lp.status == "time_limit":
@@ -169,6 +338,7 @@ def _run_milp(d: AssignmentData, ctx: SolveContext) -> Outcome:
     return out
 
 
+@_on_view
 def _run_auction(d: AssignmentData, ctx: SolveContext) -> Outcome:
     from allocopt.solvers.auction import auction
     from allocopt.solvers.balancing_prices import dual_value
@@ -202,6 +372,7 @@ def _run_auction(d: AssignmentData, ctx: SolveContext) -> Outcome:
     return _outcome(d, run.cols, _bound(d, max(lagrangian, eps_bound)), None, details)
 
 
+@_on_view
 def _run_greedy(d: AssignmentData, ctx: SolveContext) -> Outcome:
     from allocopt.solvers import assignment_exact as exact
     from allocopt.solvers.assignment_greedy import greedy
@@ -232,6 +403,7 @@ def _run_greedy(d: AssignmentData, ctx: SolveContext) -> Outcome:
     return _outcome(d, cols, bound, solver, {"bound_kind": kind})
 
 
+@_on_view
 def _run_prices(d: AssignmentData, ctx: SolveContext) -> Outcome:
     """Auxiliary-loss-free balancing as dual ascent (see ``allocopt.solvers.balancing_prices``).
 
@@ -303,6 +475,8 @@ def _milp_fits(d: AssignmentData) -> str | None:
 
 
 def choose(d: AssignmentData) -> str:
+    if _top_k_fits(d) is None:
+        return "topk"
     return "exact" if d.n * d.m <= AUTO_EXACT_MAX_PAIRS else "greedy"
 
 
@@ -312,9 +486,20 @@ METHODS = {
         Method(
             "exact",
             _run_exact,
-            "linear_sum_assignment (all ones) or the transportation LP by HiGHS (integral), with column prices",
+            "linear_sum_assignment (all ones) or the transportation LP by HiGHS (integral), with column prices; "
+            "expert choice: per-expert top-k first, optimal when it meets every row_capacity",
             True,
             ("scipy", "highs"),
+        ),
+        Method(
+            "topk",
+            _run_topk,
+            "per-expert (column_demand) or per-token (demand) top-k by argpartition; offered only where the "
+            "other side's capacities cannot bind, and exact there",
+            True,
+            (),
+            {},
+            _top_k_fits,
         ),
         Method(
             "milp",

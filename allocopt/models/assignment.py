@@ -24,6 +24,24 @@ cheap necessary conditions are in ``infeasibility``; the exact (Hall-type) condi
 and is checked by the methods.
 
 The MILP (``build_model``) is the formulation above, with a binary ``x[i, j]`` per allowed pair.
+
+**Expert choice** (Zhou et al. 2022, "Mixture-of-Experts with Expert Choice Routing"). With
+``column_demand`` :math:`k_j` (column j takes *exactly* :math:`k_j` rows: each expert picks its tokens) and
+optional ``row_capacity`` :math:`r_i` (row i gets *at most* :math:`r_i` columns; a row may get none), used
+instead of ``demand`` and ``capacity``:
+
+.. math::
+
+    \min\ (\text{or } \max) \sum_{(i,j) \in A} c_{ij} x_{ij} \quad\text{s.t.}\quad
+    \sum_{i:(i,j) \in A} x_{ij} = k_j \;\; (\text{column } j), \qquad
+    \sum_{j:(i,j) \in A} x_{ij} \le r_i \;\; (\text{row } i), \qquad x_{ij} \in \{0, 1\}.
+
+It is the problem above on the transposed cost matrix (columns become the rows that must be served, rows the
+columns with capacities), so everything said above holds: the LP is integral, and a feasibility failure is
+a max-flow cut. Without ``row_capacity`` (or when no :math:`r_i` can bind) the problem separates by column:
+column j's :math:`k_j` cheapest allowed rows, per-expert top-k, is optimal. More generally the per-column
+top-k solves the relaxation without the row constraints, so whenever it happens to meet every
+:math:`r_i` it is optimal for the full problem.
 """
 
 from __future__ import annotations
@@ -50,6 +68,13 @@ class AssignmentData:
 
     ``cost`` is n x m with NaN where the pair is forbidden (``allowed`` is False there); ``demand`` and
     ``capacity`` are int64. The ``*_given`` flags only make ``to_data`` write back what was read.
+
+    Expert choice (``column_demand`` given, ``expert_choice`` True): ``column_demand`` (m) and
+    ``row_capacity`` (n; None when not given, i.e. unlimited) hold the constraints; ``demand`` and
+    ``capacity`` then do not apply (they are set to what is true of every solution: no row must get a
+    column, column j takes at most ``column_demand[j]`` rows) and methods work on ``transposed()``.
+    ``transposed`` marks data that *is* such a transposed view: its rows are the instance's columns, which
+    only changes the words of its infeasibility messages.
     """
 
     cost: np.ndarray
@@ -60,6 +85,9 @@ class AssignmentData:
     sense_given: bool = False
     demand_given: bool = False
     capacity_given: bool = False
+    column_demand: np.ndarray | None = None
+    row_capacity: np.ndarray | None = None
+    transposed: bool = False
 
     @property
     def n(self) -> int:
@@ -74,6 +102,11 @@ class AssignmentData:
         return self.sense == "max"
 
     @property
+    def expert_choice(self) -> bool:
+        """Columns choose their rows (``column_demand`` given)."""
+        return self.column_demand is not None
+
+    @property
     def total_demand(self) -> int:
         return int(self.demand.sum())
 
@@ -84,7 +117,32 @@ class AssignmentData:
     @property
     def unit(self) -> bool:
         """Every demand and capacity is 1: the (rectangular) linear assignment problem."""
+        if self.expert_choice:
+            return False
         return bool(np.all(self.demand == 1) and np.all(self.capacity == 1))
+
+    @property
+    def words(self) -> tuple[str, str]:
+        """What this data's rows and columns are called in the instance ("row", "column"; swapped if transposed)."""
+        return ("column", "row") if self.transposed else ("row", "column")
+
+    def transposed_view(self) -> AssignmentData:
+        r"""An expert-choice instance as the standard problem on the transposed costs (module docstring).
+
+        Rows of the view are the instance's columns, with demand :math:`k_j`; its columns are the instance's
+        rows, with capacity :math:`r_i` (m when not given: a row never takes more than the m columns).
+        """
+        if self.column_demand is None:
+            raise ValueError("transposed_view() is for expert-choice data (column_demand given)")
+        cap = np.full(self.n, self.m, dtype=np.int64) if self.row_capacity is None else self.row_capacity.copy()
+        return AssignmentData(
+            cost=_frozen(np.ascontiguousarray(self.cost.T)),
+            allowed=_frozen(np.ascontiguousarray(self.allowed.T)),
+            sense=self.sense,
+            demand=_frozen(self.column_demand.copy()),
+            capacity=_frozen(cap),
+            transposed=True,
+        )
 
     def min_cost(self) -> np.ndarray:
         """The costs in minimisation form (scores negated when maximizing), +inf where forbidden.
@@ -99,16 +157,27 @@ class AssignmentData:
         """A short description such as 'top-2 routing 16384 x 64 (capacity 512)'."""
         size = f"{self.n} x {self.m}"
         forbidden = "" if self.allowed.all() else f", {int((~self.allowed).sum())} forbidden pairs"
+        if self.column_demand is not None:
+            r = "unlimited" if self.row_capacity is None else _span(self.row_capacity)
+            return (
+                f"expert-choice routing {size} (column demand {_span(self.column_demand)}, row capacity {r}, "
+                f"{self.sense}{forbidden})"
+            )
         if self.unit:
             return f"linear assignment {size} ({self.sense}{forbidden})"
         ks = np.unique(self.demand)
-        caps = np.unique(self.capacity)
-        cap = str(int(caps[0])) if len(caps) == 1 else f"{int(caps.min())}..{int(caps.max())}"
+        cap = _span(self.capacity)
         if len(ks) == 1:
             return f"top-{int(ks[0])} routing {size} (capacity {cap}, {self.sense}{forbidden})"
-        return (
-            f"transportation {size} (demand {int(ks.min())}..{int(ks.max())}, capacity {cap}, {self.sense}{forbidden})"
-        )
+        return f"transportation {size} (demand {_span(self.demand)}, capacity {cap}, {self.sense}{forbidden})"
+
+
+def _span(a: np.ndarray) -> str:
+    """'4' when every entry is 4, '1..3' when they range, 'none' when there are none."""
+    if len(a) == 0:
+        return "none"
+    lo, hi = int(a.min()), int(a.max())
+    return str(lo) if lo == hi else f"{lo}..{hi}"
 
 
 def parse(data: Mapping[str, Any]) -> AssignmentData:
@@ -116,7 +185,11 @@ def parse(data: Mapping[str, Any]) -> AssignmentData:
     rows = data["cost"]
     n = len(rows)
     cap_raw = data.get("capacity")
-    m = len(rows[0]) if n else (len(cap_raw) if cap_raw is not None else 0)
+    col_demand_raw = data.get("column_demand")
+    row_cap_raw = data.get("row_capacity")
+    # A column count decides m when there are no rows to read it from.
+    width = cap_raw if cap_raw is not None else col_demand_raw
+    m = len(rows[0]) if n else (len(width) if width is not None else 0)
     for i, row in enumerate(rows):
         if len(row) != m:
             raise DataError(("cost", i), f"expected {m} entries (as many as cost[0]), got {len(row)}")
@@ -128,8 +201,17 @@ def parse(data: Mapping[str, Any]) -> AssignmentData:
         raise DataError(("demand",), f"expected {n} counts (one per row of cost), got {len(demand_raw)}")
     if cap_raw is not None and len(cap_raw) != m:
         raise DataError(("capacity",), f"expected {m} counts (one per column of cost), got {len(cap_raw)}")
-    demand = np.ones(n, dtype=np.int64) if demand_raw is None else np.asarray(demand_raw, dtype=np.int64)
-    capacity = np.ones(m, dtype=np.int64) if cap_raw is None else np.asarray(cap_raw, dtype=np.int64)
+    column_demand = row_capacity = None
+    if col_demand_raw is not None or row_cap_raw is not None:
+        column_demand, row_capacity = _expert_choice(data, n, m)
+    if column_demand is not None:
+        # FORMAT.md: column_demand and row_capacity are used *instead of* demand and capacity; what is true of
+        # every expert-choice solution fills those two (see AssignmentData).
+        demand = np.zeros(n, dtype=np.int64)
+        capacity = column_demand.copy()
+    else:
+        demand = np.ones(n, dtype=np.int64) if demand_raw is None else _counts(demand_raw, "demand")
+        capacity = np.ones(m, dtype=np.int64) if cap_raw is None else _counts(cap_raw, "capacity")
     return AssignmentData(
         cost=_frozen(cost),
         allowed=_frozen(allowed),
@@ -139,7 +221,62 @@ def parse(data: Mapping[str, Any]) -> AssignmentData:
         sense_given="sense" in data,
         demand_given=demand_raw is not None,
         capacity_given=cap_raw is not None,
+        column_demand=None if column_demand is None else _frozen(column_demand),
+        row_capacity=None if row_capacity is None else _frozen(row_capacity),
     )
+
+
+def _expert_choice(data: Mapping[str, Any], n: int, m: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """``column_demand`` and ``row_capacity`` (None if not given), checked against the shape and the other fields.
+
+    They replace ``demand`` (exact, per row) and ``capacity`` (at most, per column) by ``row_capacity`` (at most,
+    per row) and ``column_demand`` (exact, per column); mixing the two pairs would leave a side with two rules,
+    so it is refused, and ``row_capacity`` alone (nobody must be served) is refused too.
+    """
+    col_demand_raw = data.get("column_demand")
+    row_cap_raw = data.get("row_capacity")
+    if col_demand_raw is None:
+        raise DataError(
+            ("row_capacity",),
+            "expected only together with column_demand (expert choice: each column takes exactly "
+            "column_demand[j] rows); for token choice give demand and capacity",
+        )
+    if "capacity" in data:
+        raise DataError(
+            ("capacity",),
+            "expected no capacity with column_demand: column j takes exactly column_demand[j] rows (expert "
+            "choice); drop capacity",
+        )
+    if "demand" in data:
+        raise DataError(
+            ("demand",),
+            "expected no demand with column_demand: in expert choice a row gets any number of columns up to "
+            "row_capacity[i]; give row_capacity instead",
+        )
+    if len(col_demand_raw) != m:
+        raise DataError(("column_demand",), f"expected {m} counts (one per column of cost), got {len(col_demand_raw)}")
+    if row_cap_raw is not None and len(row_cap_raw) != n:
+        raise DataError(("row_capacity",), f"expected {n} counts (one per row of cost), got {len(row_cap_raw)}")
+    column_demand = _counts(col_demand_raw, "column_demand").reshape(m)
+    row_capacity = None if row_cap_raw is None else _counts(row_cap_raw, "row_capacity").reshape(n)
+    return column_demand, row_capacity
+
+
+#: Counts above this are refused: a larger one means nothing more (no row takes more than m columns, no column
+#: more than n rows), and below it every sum of counts fits in int64.
+MAX_COUNT = 2**31 - 1
+
+
+def _counts(raw: Any, key: str) -> np.ndarray:
+    """A schema-valid list of counts as int64; a count too large for that is a DataError, not an overflow."""
+    try:
+        out = np.asarray(raw, dtype=np.int64)
+    except OverflowError:
+        out = None
+    if out is None or (len(out) and int(out.max()) > MAX_COUNT):
+        i = next(i for i, x in enumerate(raw) if x > MAX_COUNT)
+        raise DataError((key, i), f"expected a count of at most {MAX_COUNT}, got {raw[i]}")
+    return out
 
 
 def _number(x: float) -> int | float:
@@ -161,6 +298,10 @@ def to_data(d: AssignmentData) -> dict[str, Any]:
         out["demand"] = [int(k) for k in d.demand]
     if d.capacity_given:
         out["capacity"] = [int(u) for u in d.capacity]
+    if d.column_demand is not None:
+        out["column_demand"] = [int(k) for k in d.column_demand]
+    if d.row_capacity is not None:
+        out["row_capacity"] = [int(r) for r in d.row_capacity]
     return out
 
 
@@ -168,29 +309,46 @@ def infeasibility(d: AssignmentData) -> str | None:
     """The cheap reasons no assignment exists (counting), or None.
 
     Passing these is necessary, not sufficient: a group of rows can still compete for too few columns
-    (a Hall-type shortage), which only a max flow detects.
+    (a Hall-type shortage), which only a max flow detects. In expert choice the columns are the ones that must
+    be served and the rows offer the room (a row without ``row_capacity`` offers one place per column).
     """
-    need, offer = d.total_demand, d.total_capacity
-    if need > offer:
-        return f"rows need {need} assignments, columns offer {offer}"
+    if d.column_demand is not None:
+        room = np.full(d.n, d.m, dtype=np.int64) if d.row_capacity is None else d.row_capacity
+        return _shortage(d.allowed.T, d.column_demand, room, ("column", "row"))
+    return _shortage(d.allowed, d.demand, d.capacity, d.words)
+
+
+def _shortage(allowed: np.ndarray, need: np.ndarray, room: np.ndarray, words: tuple[str, str]) -> str | None:
+    """Counting on the standard orientation: side ``words[0]`` needs ``need`` distinct partners of ``words[1]``."""
+    served, server = words
+    total_need, total_room = int(need.sum()), int(room.sum())
+    if total_need > total_room:
+        return f"{served}s need {total_need} assignments, {server}s offer {total_room}"
     # A row takes a column at most once, and a column of capacity 0 takes nobody.
-    usable = (d.allowed & (d.capacity > 0)[None, :]).sum(axis=1)
-    short = np.flatnonzero(usable < d.demand)
+    usable = (allowed & (room > 0)[None, :]).sum(axis=1)
+    short = np.flatnonzero(usable < need)
     if len(short):
         i = int(short[0])
-        k, a = int(d.demand[i]), int(usable[i])
+        k, a = int(need[i]), int(usable[i])
         verb = "is" if a == 1 else "are"
-        more = f" ({len(short) - 1} more rows are short too)" if len(short) > 1 else ""
-        return f"row {i} needs {k} distinct columns but only {a} {verb} allowed{more}"
+        more = f" ({len(short) - 1} more {served}s are short too)" if len(short) > 1 else ""
+        return f"{served} {i} needs {k} distinct {server}s but only {a} {verb} allowed{more}"
     return None
 
 
 def check(d: AssignmentData, solution: Mapping[str, Any]) -> Check:
-    """Independent checker: plain Python over the instance data, sharing nothing with any method."""
+    """Independent checker: plain Python over the instance data, sharing nothing with any method.
+
+    Token choice: row i gets exactly ``demand[i]`` columns, column j at most ``capacity[j]`` rows. Expert
+    choice: column j gets exactly ``column_demand[j]`` rows, row i at most ``row_capacity[i]`` columns.
+    Either way a row's columns are distinct and allowed.
+    """
     assign = solution.get("assign")
     n, m = d.n, d.m
     if not isinstance(assign, list) or len(assign) != n:
         return Check(False, None, f"solution.assign must be a list of {n} lists of column indices")
+    experts_choose = d.column_demand is not None
+    row_limit = None if d.row_capacity is None else [int(r) for r in d.row_capacity]
     cost = d.cost.tolist()
     allowed = d.allowed.tolist()
     load = [0] * m
@@ -198,8 +356,10 @@ def check(d: AssignmentData, solution: Mapping[str, Any]) -> Check:
     for i, cols in enumerate(assign):
         if not isinstance(cols, list):
             return Check(False, None, f"solution.assign[{i}] must be a list of column indices")
-        if len(cols) != int(d.demand[i]):
+        if not experts_choose and len(cols) != int(d.demand[i]):
             return Check(False, None, f"row {i} gets {len(cols)} columns, its demand is {int(d.demand[i])}")
+        if row_limit is not None and len(cols) > row_limit[i]:
+            return Check(False, None, f"row {i} gets {len(cols)} columns, its row_capacity is {row_limit[i]}")
         seen: set[int] = set()
         for j in cols:
             if isinstance(j, bool) or not isinstance(j, int) or not 0 <= j < m:
@@ -211,6 +371,13 @@ def check(d: AssignmentData, solution: Mapping[str, Any]) -> Check:
             seen.add(j)
             load[j] += 1
             total += cost[i][j]
+    if d.column_demand is not None:
+        for j in range(m):
+            if load[j] != int(d.column_demand[j]):
+                return Check(
+                    False, None, f"column {j} takes {load[j]} rows, its column_demand is {int(d.column_demand[j])}"
+                )
+        return Check(True, total)
     for j in range(m):
         if load[j] > int(d.capacity[j]):
             return Check(False, None, f"column {j} takes {load[j]} rows, its capacity is {int(d.capacity[j])}")
@@ -218,7 +385,8 @@ def check(d: AssignmentData, solution: Mapping[str, Any]) -> Check:
 
 
 def build_model(d: AssignmentData) -> pyo.ConcreteModel:
-    """The MILP of the module docstring as a Pyomo model: ``x[i, j]``, ``demand[i]``, ``capacity[j]``.
+    """The MILP of the module docstring as a Pyomo model: ``x[i, j]`` and, for token choice, ``demand[i]`` and
+    ``capacity[j]``; for expert choice ``column_demand[j]`` and ``row_capacity[i]``.
 
     Extend it with your own constraints and solve it with ``allocopt.solve(instance, method="milp",
     model=model)`` or any Pyomo solver.
@@ -236,6 +404,9 @@ def build_model(d: AssignmentData) -> pyo.ConcreteModel:
     for i, j in pairs:
         by_row[i].append(j)
         by_col[j].append(i)
+    if d.column_demand is not None:
+        _expert_choice_rows(model, d.column_demand, d.row_capacity, by_row, by_col)
+        return model
 
     def demand_row(mdl: pyo.ConcreteModel, i: int) -> Any:
         # A row with no allowed pair and a positive demand has no terms: the model is infeasible.
@@ -251,6 +422,30 @@ def build_model(d: AssignmentData) -> pyo.ConcreteModel:
     model.demand = pyo.Constraint(range(d.n), rule=demand_row)
     model.capacity = pyo.Constraint(range(d.m), rule=capacity_row)
     return model
+
+
+def _expert_choice_rows(
+    model: pyo.ConcreteModel,
+    k: np.ndarray,
+    r: np.ndarray | None,
+    by_row: list[list[int]],
+    by_col: list[list[int]],
+) -> None:
+    """Expert choice: ``column_demand[j]`` (column j takes exactly k_j rows), ``row_capacity[i]`` (at most r_i;
+    written only where it can bind, i.e. below the number of columns row i allows)."""
+
+    def column_demand_row(mdl: pyo.ConcreteModel, j: int) -> Any:
+        if not by_col[j]:
+            return pyo.Constraint.Feasible if k[j] == 0 else pyo.Constraint.Infeasible
+        return sum(mdl.x[i, j] for i in by_col[j]) == int(k[j])
+
+    def row_capacity_row(mdl: pyo.ConcreteModel, i: int) -> Any:
+        if r is None or len(by_row[i]) <= r[i]:
+            return pyo.Constraint.Skip  # cannot bind
+        return sum(mdl.x[i, j] for j in by_row[i]) <= int(r[i])
+
+    model.column_demand = pyo.Constraint(range(len(by_col)), rule=column_demand_row)
+    model.row_capacity = pyo.Constraint(range(len(by_row)), rule=row_capacity_row)
 
 
 def decode(model: pyo.ConcreteModel, d: AssignmentData) -> dict[str, Any]:
