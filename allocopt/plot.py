@@ -306,6 +306,38 @@ def _workflow(data: Mapping[str, Any], solution: Mapping[str, Any]) -> Chart:
     )
 
 
+@adapter("pod_packing")
+def _pod_packing(data: Mapping[str, Any], solution: Mapping[str, Any]) -> Chart:
+    """Rows: nodes (by name); one bar per placed pod, its cpu request laid end to end from 0 on its node in pod
+    order; ``key``: the pod's priority (colour by priority class). ``_render_pods`` draws it (not as a schedule)."""
+    nodes, pods = data["nodes"], data["pods"]
+    value = solution.get("node") if isinstance(solution, Mapping) else None
+    if not isinstance(value, list) or len(value) != len(pods):
+        got = f"a list of {len(value)}" if isinstance(value, list) else type(value).__name__
+        raise UsageError(
+            f"solution.node: expected a list of {len(pods)} node indices or null (one per pod), got {got}: "
+            "is this a solution for another instance?"
+        )
+    used = [0.0] * len(nodes)
+    bars: list[Bar] = []
+    for p, n in enumerate(value):
+        if n is None:
+            continue
+        if isinstance(n, bool) or not isinstance(n, int | float) or n != int(n) or not 0 <= int(n) < len(nodes):
+            raise UsageError(f"solution.node[{p}]: expected a node index in 0..{len(nodes) - 1} or null, got {n!r}")
+        n = int(n)
+        cpu = float(pods[p]["cpu"])
+        bars.append(Bar(row=n, start=used[n], end=used[n] + cpu, key=int(pods[p]["priority"]), label=pods[p]["name"]))
+        used[n] += cpu
+    return Chart(
+        rows=tuple(str(v["name"]) for v in nodes),
+        bars=tuple(bars),
+        key_name="priority",
+        row_name="node",
+        bar_name="pod",
+    )
+
+
 # ------------------------------------------------------------------------------------------- the front
 def _as_instance(instance: Instance | Mapping[str, Any] | str | Path) -> Instance:
     if isinstance(instance, Instance):
@@ -424,6 +456,9 @@ def render(
     ``gantt`` is ``prepare``, the checker, then this; the command line calls the steps itself to report a
     rejected schedule with its own exit status.
     """
+    special = _RENDERERS.get(inst.problem)
+    if special is not None:  # a problem whose chart is no schedule (pod packing) draws itself
+        return special(inst, doc, ch, verdict, ax=ax, title=title)
     from matplotlib import colormaps
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
@@ -514,3 +549,149 @@ def render(
             title += f"\nNOT VERIFIED: {verdict.reason}"
     ax.set_title(title, color="black" if verdict.feasible else "red")
     return fig
+
+
+# ------------------------------------------------------------------------------------------- pod packing
+def _names(items: list[str], most: int = 12) -> str:
+    return ", ".join(items[:most]) + (f", ... ({len(items)} in all)" if len(items) > most else "")
+
+
+def _render_pods(
+    inst: Instance,
+    doc: Mapping[str, Any],
+    ch: Chart,
+    verdict: Check,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """A pod packing solution: per node, the pods' cpu as segments coloured by priority class (the solution), over a
+    thin strip of the current state; each node's cpu capacity as a black tick; an arrow from each moved pod's old
+    place to its new one; evicted pods hatched in the strip; evicted and still pending pods listed under the axes.
+
+    Bars carry gids ``bar<i>`` (the chart's bars), ``before<p>`` (pod p in the current state) and arrows
+    ``move<p>``.
+    """
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import FancyArrowPatch, Patch
+
+    data = instance_to_dict(inst)["data"]
+    nodes, pods = data["nodes"], data["pods"]
+    after = doc["solution"]["node"]
+    if ax is None:
+        fig = Figure(figsize=(11.0, min(40.0, 2.2 + 0.5 * max(1, len(ch.rows)))), layout="constrained")
+        ax = fig.add_subplot()
+    else:
+        fig = ax.figure
+    levels = sorted({int(q["priority"]) for q in pods}, reverse=True)
+    cmap = colormaps["tab10"]
+
+    def colour(priority: int) -> Any:
+        return cmap(levels.index(priority) % 10)
+
+    # The solution: one segment per placed pod (the chart's bars), in one call.
+    rects = ax.barh(
+        [b.row for b in ch.bars],
+        [b.duration for b in ch.bars],
+        left=[b.start for b in ch.bars],
+        height=0.5,
+        color=[colour(b.key) for b in ch.bars],
+        edgecolor="white",
+        linewidth=0.6,
+    )
+    placed_at: dict[int, tuple[float, float]] = {}
+    k = 0
+    for p, n in enumerate(after):
+        if n is not None:
+            rects.patches[k].set_gid(f"bar{k}")
+            placed_at[p] = (ch.bars[k].start + ch.bars[k].duration / 2, float(n))
+            k += 1
+    # The current state: a thin strip under each row, the pods stacked in pod order.
+    before_used = [0.0] * len(nodes)
+    moved: list[int] = []
+    evicted: list[str] = []
+    strip = 0.36
+    for p, q in enumerate(pods):
+        n = q["node"]
+        if n is None:
+            continue
+        cpu = float(q["cpu"])
+        gone = after[p] != n
+        (patch,) = ax.barh(
+            n + strip,
+            cpu,
+            left=before_used[n],
+            height=0.16,
+            color=colour(int(q["priority"])),
+            alpha=0.35 if not gone else 0.2,
+            edgecolor="red" if gone else "white",
+            linewidth=1.0 if gone else 0.4,
+            hatch="xxx" if gone and after[p] is None else None,
+        ).patches
+        patch.set_gid(f"before{p}")
+        if gone and after[p] is not None:
+            moved.append(p)
+            arrow = FancyArrowPatch(
+                (before_used[n] + cpu / 2, n + strip),
+                placed_at[p],
+                arrowstyle="-|>",
+                mutation_scale=10,
+                color="red",
+                linewidth=1.0,
+                connectionstyle="arc3,rad=0.25",
+                zorder=4,
+            )
+            arrow.set_gid(f"move{p}")
+            ax.add_patch(arrow)
+        elif gone:
+            evicted.append(q["name"])
+        before_used[n] += cpu
+    span = max([float(v["cpu"]) for v in nodes] + before_used + [ch.makespan, 1e-9])
+    fontsize = 8.0 if len(ch.rows) <= 20 else 6.0
+    fig_w = fig.get_size_inches()[0] * ax.get_position().width
+    for b in ch.bars:
+        if b.duration / span * fig_w * 72.0 * 0.95 >= 0.6 * fontsize * len(b.label) + 4:
+            ax.text(b.start + b.duration / 2, b.row, b.label, ha="center", va="center", fontsize=fontsize, zorder=3)
+    for n, v in enumerate(nodes):
+        ax.plot([float(v["cpu"])] * 2, [n - 0.3, n + 0.45], color="black", linewidth=1.6, zorder=5)
+    ax.set_yticks(range(len(ch.rows)), ch.rows)
+    ax.set_ylim(len(ch.rows) - 0.4, -0.6)
+    ax.set_xlim(0, span * 1.03)
+    ax.set_xlabel("cpu")
+    ax.set_ylabel("node")
+    ax.grid(axis="x", color="0.85", linewidth=0.6)
+    ax.set_axisbelow(True)
+    pending = [q["name"] for p, q in enumerate(pods) if q["node"] is None and after[p] is None]
+    handles: list[Any] = [Patch(facecolor=colour(q), label=f"priority {q}") for q in levels]
+    handles += [
+        Patch(facecolor="0.8", alpha=0.4, label="thin strip: the current state"),
+        Patch(facecolor="white", edgecolor="black", label="black tick: cpu capacity"),
+        Line2D([], [], color="red", marker=">", markersize=6, label=f"moved ({len(moved)}): arrow from the old place"),
+        Patch(facecolor="white", edgecolor="red", hatch="xxx", label=f"evicted ({len(evicted)})"),
+    ]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    lines = []
+    if evicted:
+        lines.append(f"evicted: {_names(evicted)}")
+    if pending:
+        lines.append(f"pending: {_names(pending)}")
+    if lines:
+        ax.text(0.0, -0.12, "\n".join(lines), transform=ax.transAxes, va="top", fontsize=8, gid="unplaced")
+    if title is None:
+        how = ", ".join(str(doc[k]) for k in ("method", "status") if doc.get(k))
+        if verdict.feasible and verdict.objective is not None:
+            *counts, minus = verdict.objective  # type: ignore[misc]
+            value = f"placed by priority {[int(c) for c in counts]}, disruption {int(-minus)}"
+        else:
+            value = f"{len(ch.bars)} pods placed"
+        title = f"{inst.name}: {value}" + (f" ({how})" if how else "")
+        if not verdict.feasible:
+            title += f"\nNOT VERIFIED: {verdict.reason}"
+    ax.set_title(title, color="black" if verdict.feasible else "red")
+    return fig
+
+
+#: Problems whose chart is not a schedule draw themselves (``render`` hands them over).
+_RENDERERS: dict[str, Callable[..., Figure]] = {"pod_packing": _render_pods}

@@ -442,7 +442,7 @@ def drawn(fig: Any) -> tuple[list[str], dict[int, Rectangle]]:
 
 
 def test_drawable_names_the_scheduling_problems() -> None:
-    assert plot.drawable() == ["job_shop", "parallel_machines", "single_machine", "workflow"]
+    assert plot.drawable() == ["job_shop", "parallel_machines", "pod_packing", "single_machine", "workflow"]
 
 
 @pytest.mark.parametrize(
@@ -514,3 +514,82 @@ def test_workflow_draws_one_row_per_processor() -> None:
         assert set(chart.bars[i].after) == edge_preds | same_row
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert "task 3" in legend
+
+
+# ------------------------------------------------------------------------------------------------- pod packing
+POD_DIR = INSTANCES / "pod_packing"
+
+
+def pod_figure(name: str, method: str, **options: Any) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    import allocopt
+
+    inst = allocopt.load(POD_DIR / f"{name}.json")
+    env = allocopt.solve(inst, method=method, **options).to_dict()
+    data = json.loads((POD_DIR / f"{name}.json").read_text())["data"]
+    return gantt(inst, env), data, env
+
+
+def by_gid(fig: Any, prefix: str) -> dict[int, Any]:
+    ax = fig.axes[0]
+    found = {}
+    for p in ax.patches:
+        gid = p.get_gid() or ""
+        if gid.startswith(prefix) and gid[len(prefix) :].isdigit():
+            found[int(gid[len(prefix) :])] = p
+    return found
+
+
+def test_pod_packing_draws_nodes_as_rows_and_each_pod_as_a_cpu_segment() -> None:
+    fig, data, env = pod_figure("priority_matters_two_nodes", "cp")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["node-a", "node-b"]
+    assert ax.get_xlabel() == "cpu" and ax.get_ylabel() == "node"
+    node = env["solution"]["node"]
+    bars = by_gid(fig, "bar")
+    placed = [p for p, n in enumerate(node) if n is not None]
+    assert sorted(bars) == list(range(len(placed)))
+    used = [0.0, 0.0]
+    for k, p in enumerate(placed):
+        r = bars[k]
+        assert r.get_x() == pytest.approx(used[node[p]]) and r.get_width() == data["pods"][p]["cpu"]
+        assert r.get_y() + r.get_height() / 2 == pytest.approx(node[p])
+        used[node[p]] += data["pods"][p]["cpu"]
+    # the current state under each row, and one arrow: the one running pod that moved
+    assert sorted(by_gid(fig, "before")) == [p for p, q in enumerate(data["pods"]) if q["node"] is not None]
+    moved = [p for p, q in enumerate(data["pods"]) if q["node"] is not None and node[p] != q["node"]]
+    assert len(moved) == 1 and sorted(by_gid(fig, "move")) == moved
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "priority 1000" in legend and "priority 10" in legend
+    assert "placed by priority [3, 4], disruption 1" in ax.get_title()
+    assert not [t for t in ax.texts if t.get_gid() == "unplaced"]  # nothing pending, nothing evicted
+
+
+def test_pod_packing_lists_pending_and_evicted_pods() -> None:
+    fig, _, _ = pod_figure("priority_matters_two_nodes", "greedy")
+    (text,) = [t for t in fig.axes[0].texts if t.get_gid() == "unplaced"]
+    assert text.get_text() == "pending: train"
+    fig, _, _ = pod_figure("overcommitted_node", "greedy")
+    (text,) = [t for t in fig.axes[0].texts if t.get_gid() == "unplaced"]
+    assert text.get_text() == "evicted: batch"
+    assert by_gid(fig, "before")[2].get_hatch() == "xxx" and not by_gid(fig, "move")
+
+
+def test_pod_packing_refuses_a_solution_of_the_wrong_shape() -> None:
+    bare = {"format": "allocopt/1", "problem": "pod_packing", "solution": {"node": [0]}}
+    with pytest.raises(UsageError, match=r"solution.node: expected a list of 4 node indices"):
+        plot.chart(POD_DIR / "priority_matters_two_nodes.json", bare)
+    bare["solution"] = {"node": [0, 1, 5, None]}
+    with pytest.raises(UsageError, match=r"solution.node\[2\]"):
+        plot.chart(POD_DIR / "priority_matters_two_nodes.json", bare)
+
+
+def test_cli_draws_a_pod_packing_solution(capsys, tmp_path: Path) -> None:
+    src = POD_DIR / "preemption_two_nodes.json"
+    assert cli.main(["solve", str(src), "--method", "greedy", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    code, out, err = run(
+        capsys, "plot", src, tmp_path / "preemption_two_nodes.solution.json", "--out", tmp_path / "p.png"
+    )
+    assert code == 0, err
+    assert "wrote" in out
+    assert (tmp_path / "p.png").read_bytes().startswith(PNG_SIGNATURE)

@@ -15,6 +15,7 @@ from allocopt.methods import (  # noqa: F401
     job_shop,
     knapsack,
     parallel_machines,
+    pod_packing,
     position_auction,
     rollout_allocation,
     single_machine,
