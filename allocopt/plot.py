@@ -56,7 +56,8 @@ class Bar:
 
     ``row`` indexes ``Chart.rows``; ``key`` picks the colour (bars with equal keys share one, e.g. the
     job); ``label`` is drawn inside the bar when it is wide enough; ``after`` lists the indices (in
-    ``Chart.bars``) of the bars that must end before this one starts besides its row predecessor.
+    ``Chart.bars``) of the bars that must end before this one starts besides its row predecessor, and
+    ``lags`` the delay after each of them ends (a workflow's data transfer; missing entries are 0).
     """
 
     row: int
@@ -65,6 +66,11 @@ class Bar:
     key: int
     label: str
     after: tuple[int, ...] = ()
+    lags: tuple[float, ...] = ()
+
+    def lag(self, k: int) -> float:
+        """The delay between the end of ``after[k]`` and the earliest start of this bar."""
+        return self.lags[k] if k < len(self.lags) else 0.0
 
     @property
     def duration(self) -> float:
@@ -76,7 +82,8 @@ class Chart:
     """What a Gantt chart shows, in no problem's terms: row labels (top to bottom) and bars.
 
     ``key_name`` names what the colours stand for ("job"), ``row_name`` what a row is ("machine"),
-    ``bar_name`` what a bar is ("operation").
+    ``bar_name`` what a bar is ("operation"), ``objective_name`` what the solution's objective measures
+    (the title's words for it).
     """
 
     rows: tuple[str, ...]
@@ -84,6 +91,7 @@ class Chart:
     key_name: str = "job"
     row_name: str = "machine"
     bar_name: str = "operation"
+    objective_name: str = "makespan"
 
     @property
     def makespan(self) -> float:
@@ -123,10 +131,10 @@ def critical_path(bars: Sequence[Bar]) -> list[int]:
     """Indices of one critical path through ``bars``, in time order; ``[]`` when there is none.
 
     A chain from time 0 to the makespan in which every bar starts exactly when one of its predecessors
-    ends: a bar listed in its ``after``, or a bar on the same row that ends when it starts (its machine
-    predecessor). None exists when the schedule has idle time that no bar is waiting on (a schedule
-    that is not semi-active), or when there are no bars. When several paths exist, the one returned
-    prefers precedence predecessors over row predecessors, then lower indices.
+    allows: a bar listed in its ``after`` (when it ends, plus the lag of that arc), or a bar on the same row
+    that ends when it starts (its machine predecessor). None exists when the schedule has idle time that
+    no bar is waiting on (a schedule that is not semi-active), or when there are no bars. When several
+    paths exist, the one returned prefers precedence predecessors over row predecessors, then lower indices.
     """
     n = len(bars)
     if n == 0:
@@ -143,7 +151,7 @@ def critical_path(bars: Sequence[Bar]) -> list[int]:
 
     def tight_predecessors(i: int) -> list[int]:
         b = bars[i]
-        job = [p for p in b.after if p != i and _same_time(bars[p].end, b.start)]
+        job = [p for k, p in enumerate(b.after) if p != i and _same_time(bars[p].end + b.lag(k), b.start)]
         row = by_end[b.row]
         tol = TIME_TOL * max(1.0, abs(b.start))
         lo = bisect_left(row, (b.start - 2 * tol, -1))
@@ -270,7 +278,10 @@ def _single_machine(data: Mapping[str, Any], solution: Mapping[str, Any]) -> Cha
     for prev, j in pairwise(order):
         b = bars[j]
         bars[j] = Bar(row=0, start=b.start, end=b.end, key=b.key, label=b.label, after=(prev,))
-    return Chart(rows=("machine",), bars=tuple(bars), bar_name="job")
+    objective = {"weighted_completion": "weighted completion", "max_lateness": "max lateness"}.get(
+        str(data.get("objective", "weighted_completion")), "weighted tardiness"
+    )
+    return Chart(rows=("machine",), bars=tuple(bars), bar_name="job", objective_name=objective)
 
 
 @adapter("workflow")
@@ -282,9 +293,15 @@ def _workflow(data: Mapping[str, Any], solution: Mapping[str, Any]) -> Chart:
     sol = solution if isinstance(solution, Mapping) else {}
     proc = _index_list(sol.get("processor"), "processor", n, q, "processor")
     starts = _int_list(sol.get("start"), "start", n)
+    transfer = data.get("transfer")
     preds: list[list[int]] = [[] for _ in range(n)]
-    for a, b, _ in data.get("edges") or []:
-        preds[int(b)].append(int(a))
+    lags: list[list[float]] = [[] for _ in range(n)]
+    for a, b, amount in data.get("edges") or []:
+        a, b = int(a), int(b)
+        same = proc[a] == proc[b]
+        rate = 0.0 if same else 1.0 if transfer is None else float(transfer[proc[a]][proc[b]])
+        preds[b].append(a)
+        lags[b].append(float(amount) * rate)  # the data must arrive before the task can start
     ends: list[float] = []
     for i, (k, s) in enumerate(zip(proc, starts, strict=True)):
         c = costs[i][k]
@@ -297,9 +314,11 @@ def _workflow(data: Mapping[str, Any], solution: Mapping[str, Any]) -> Chart:
         prev = last.get(proc[i])
         if prev is not None and prev not in preds[i]:
             preds[i].append(prev)
+            lags[i].append(0.0)
         last[proc[i]] = i
     bars = [
-        Bar(row=proc[i], start=starts[i], end=ends[i], key=i, label=str(i), after=tuple(preds[i])) for i in range(n)
+        Bar(row=proc[i], start=starts[i], end=ends[i], key=i, label=str(i), after=tuple(preds[i]), lags=tuple(lags[i]))
+        for i in range(n)
     ]
     return Chart(
         rows=tuple(f"P{k}" for k in range(q)), bars=tuple(bars), key_name="task", row_name="processor", bar_name="task"
@@ -542,9 +561,12 @@ def render(
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, ncol=ncol)
 
     if title is None:
-        value = verdict.objective if verdict.feasible and verdict.objective is not None else makespan
+        if verdict.feasible and verdict.objective is not None:
+            measure = f"{ch.objective_name} {number(verdict.objective)}"
+        else:
+            measure = f"makespan {number(makespan)}"
         how = ", ".join(str(doc[k]) for k in ("method", "status") if doc.get(k))
-        title = f"{inst.name}: makespan {number(value)}" + (f" ({how})" if how else "")
+        title = f"{inst.name}: {measure}" + (f" ({how})" if how else "")
         if not verdict.feasible:
             title += f"\nNOT VERIFIED: {verdict.reason}"
     ax.set_title(title, color="black" if verdict.feasible else "red")

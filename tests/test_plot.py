@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from conftest import INSTANCES, instance_doc
 
+import allocopt
 from allocopt import cli, plot
 from allocopt.errors import UsageError
 from allocopt.plot import Bar, critical_path, gantt
@@ -484,6 +485,7 @@ def test_single_machine_draws_one_row_of_jobs() -> None:
     assert sorted(rects) == [0, 1, 2, 3]
     for j, (s, d) in enumerate(zip(env["solution"]["start"], data["durations"], strict=True)):
         assert rects[j].get_x() == s and rects[j].get_width() == d
+    assert gantt(doc, env).axes[0].get_title().startswith(f"single_machine: weighted completion {env['objective']:g}")
     chart = plot.chart(doc, env)
     order = sorted(range(4), key=lambda j: env["solution"]["start"][j])
     assert chart.bars[order[0]].after == ()
@@ -514,6 +516,31 @@ def test_workflow_draws_one_row_per_processor() -> None:
         assert set(chart.bars[i].after) == edge_preds | same_row
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert "task 3" in legend
+
+
+def test_workflow_critical_paths_run_through_data_transfers() -> None:
+    """On an optimal schedule of HEFT's canonical graph every wait is a transfer or a processor queue: a
+    critical path exists, and each step on it starts exactly when its predecessor's end plus that arc's
+    transfer time allows (the lag recomputed here from the data, not taken from the chart)."""
+    inst = allocopt.load(INSTANCES / "workflow" / "heft-canonical.json")
+    env = allocopt.solve(inst, method="cp", time_limit=30).to_dict()
+    assert env["status"] == "optimal"
+    data = allocopt.instance_to_dict(inst)["data"]
+    ch = plot.chart(inst, env)
+    path = plot.critical_path(ch.bars)
+    assert path and ch.bars[path[0]].start == 0 and ch.bars[path[-1]].end == pytest.approx(env["objective"])
+    proc = env["solution"]["processor"]
+    rate = data.get("transfer")
+    amount = {(a, b): d for a, b, d in data["edges"]}
+    through_transfer = 0
+    for a, b in itertools.pairwise(path):
+        if (a, b) in amount and proc[a] != proc[b]:
+            lag = amount[a, b] * (1.0 if rate is None else rate[proc[a]][proc[b]])
+            through_transfer += lag > 0
+        else:
+            lag = 0.0
+        assert ch.bars[b].start == pytest.approx(ch.bars[a].end + lag)
+    assert through_transfer > 0  # the canonical graph's optimum waits on data somewhere on its critical path
 
 
 # ------------------------------------------------------------------------------------------------- pod packing
