@@ -69,7 +69,7 @@ def solve(
     if unknown:
         accepted = ", ".join(f"{k} ({v})" for k, v in meth.options.items()) or "none"
         raise UsageError(f"method {meth.name!r} has no option {unknown[0]!r}; options it takes: {accepted}")
-    if time_limit is not None and time_limit <= 0:
+    if time_limit is not None and not time_limit > 0:  # also refuses NaN
         raise UsageError(f"time limit must be positive, got {time_limit}")
     ctx = SolveContext(solver=solver, time_limit=time_limit, options=options)
     start = time.perf_counter()

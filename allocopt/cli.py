@@ -1,8 +1,8 @@
 """The ``allocopt`` command line: solve, validate, check, import, methods, plot.
 
 Exit status: 0 when every file was solved to a status other than ``error`` (infeasible is an
-answer); 1 when any solve ended in ``error`` (or ``check`` rejected a solution); 2 for bad usage or an
-invalid input file, in which case nothing is written.
+answer); 1 when any solve ended in ``error`` (or ``check`` rejected a solution, or allocopt hit an internal
+error); 2 for bad usage or an invalid input file, in which case nothing is written. Never a traceback.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from allocopt.api import check, solve
-from allocopt.envelope import Instance, instance_from_dict, load, load_solution, write_json_atomic
+from allocopt.envelope import Instance, instance_from_dict, is_finite_json, load, load_solution, write_json_atomic
 from allocopt.errors import AllocoptError, InstanceError, UsageError
 from allocopt.registry import problem, problems
 from allocopt.result import Objective, Result
@@ -36,6 +36,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("allocopt: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug, not the user's doing; still no traceback at a command-line user
+        print(
+            f"allocopt: internal error: {type(exc).__name__}: {exc} "
+            "(a bug in allocopt: please report it with the command and its input files)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -164,8 +171,11 @@ def _parse_options(pairs: Sequence[str]) -> dict[str, Any]:
             raise UsageError(f"--option expects KEY=VALUE, got {pair!r}")
         try:
             options[key] = json.loads(text)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, an integer too long to convert, or nested too deep
             options[key] = text
+        if not is_finite_json(options[key]):  # json.loads takes NaN, Infinity, 1e999 and 10**400
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            raise UsageError(f"--option {key}: expected finite numbers within the float range, got {shown!r}")
     return options
 
 

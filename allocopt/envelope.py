@@ -9,19 +9,20 @@ expected.
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from itertools import chain, compress, repeat
 from operator import is_, itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema
 import numpy as np
@@ -80,7 +81,7 @@ def schema_for(problem_name: str) -> dict[str, Any]:
 
 def _validate(doc: Any, schema: Mapping[str, Any], file: str | None, prefix: tuple[str | int, ...]) -> None:
     skeleton = _skeleton(doc, [schema])
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = _Validator(schema)
     errors = list(validator.iter_errors(skeleton))
     # An unknown key is reported first: a typo in a key name also makes a required key look missing.
     unknown = [e for e in errors if e.validator == "additionalProperties"]
@@ -142,6 +143,27 @@ _BOUNDS = (
 )
 #: Numbers are only proven valid below this size, where float64 holds every integer exactly.
 _EXACT = 2.0**53
+
+
+def _is_integer(checker: Any, instance: Any) -> bool:
+    """JSON Schema's "integer", limited to the whole numbers a float holds exactly (|n| <= 2**53).
+
+    Counts, indices, durations and priorities beyond that have lost their meaning in any solver (all work
+    in floats), and numpy's int64, which the problems' parsers use, fails at 2**63 (and at 1e308 written
+    as a float). jsonschema's own check admits any whole number.
+    """
+    if isinstance(instance, bool):
+        return False
+    if isinstance(instance, int):
+        return -_EXACT <= instance <= _EXACT
+    return isinstance(instance, float) and instance.is_integer() and abs(instance) <= _EXACT
+
+
+#: The validator of every schema: JSON Schema 2020-12, with "integer" as above.
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
 
 
 class _Kept(list):
@@ -408,6 +430,10 @@ def _expected(error: ValidationError) -> str:
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
         return f"unknown key {extra[0]!r} (allowed: {allowed}; keys starting with 'x-' are ignored)"
     if kind == "type":
+        types = value if isinstance(value, list) else [value]
+        whole = isinstance(inst, int | float) and not isinstance(inst, bool) and float(inst).is_integer()
+        if "integer" in types and "number" not in types and whole:  # a whole number, but too large
+            return f"expected a whole number within ±2**53 (9007199254740992), got {_show(inst)}"
         return f"expected {_type_words(value)}, got {_show(inst)}"
     if kind == "minimum":
         return f"expected a number >= {value}, got {_show(inst)}"
@@ -450,95 +476,354 @@ def _show(value: Any) -> str:
 
 
 # --------------------------------------------------------------------------------------------- reading
+# A file is read in four steps, each cheap on a valid file of millions of numbers:
+#   1. bytes -> text: UTF-8, with or without a byte-order mark (editors write one);
+#   2. text -> document: json.loads, and nothing else;
+#   3. one pass over the document, level by level at C speed (_shape): how deep its arrays and objects
+#      nest, how many keys its objects hold together, and whether it surely holds only finite numbers;
+#   4. checks of what json.loads lets through silently: nesting deeper than MAX_DEPTH, a key repeated
+#      in one object (json.loads keeps its last value), a string that is not Unicode text (a lone
+#      surrogate, written as a \u escape).
+# Finding *where* a problem is (a second parse, a walk in document order) is done only once one is known
+# to be there.
+
+#: Arrays and objects nest at most this deep in a file (instances use about 6 levels). Python's JSON reader
+#: gives up at about 1000 levels, and the library's recursive code (error messages, writing, a user's
+#: copy.deepcopy) must never come near the interpreter's recursion limit with a document that was accepted.
+MAX_DEPTH = 100
+#: The smallest integer that has no float64 value (2**1024 rounded down to 53 bits, plus half a unit):
+#: numbers must have one, as every solver works in floats.
+_INT_LIMIT = 2**1024 - 2**970
+_FLOAT_RANGE = "the float range (about ±1.8e308)"
+#: The byte-order marks of the encodings a JSON file is most often mistakenly saved in.
+_FOREIGN_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+#: Every byte but '"' and ':' (deleted to count keys: a key is the only thing followed by a colon).
+_NOT_QUOTE_OR_COLON = bytes(b for b in range(256) if b not in b'":')
+#: A string (escapes included) or a bracket: enough of JSON's grammar to follow the nesting.
+_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+#: A \u escape of half a UTF-16 surrogate pair without its other half: such a string is not Unicode text.
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F]"
+)
+
+
 def read_json(path: str | Path) -> Any:
-    """Parse a JSON file (JSON only); errors name the file and the line."""
-    path = Path(path)
+    """Parse a JSON file (JSON only); errors name the file and the line, or the JSON path.
+
+    Besides invalid JSON, refused are (docs/format.md, "Hard inputs"): text that is not UTF-8 (a UTF-8
+    byte-order mark is skipped), arrays and objects nested more than ``MAX_DEPTH`` levels deep, a key
+    repeated in one object, a string holding a lone surrogate, and an integer with more digits than Python
+    converts. NaN, infinities and numbers beyond the float range are refused by the envelope's checks.
+    """
+    return _read(Path(path))[0]
+
+
+def _read(path: Path) -> tuple[Any, bool]:
+    """The document in ``path``, and whether it surely holds only finite numbers (saves a second pass)."""
+    text = _read_text(path)
+    doc = _parse(text, path)
+    shape = _shape(doc)
+    if shape.depth > MAX_DEPTH:
+        raise _too_deep(text, path)
+    # Objects hold fewer keys than the text names exactly when a key was repeated (json.loads keeps one).
+    # The text's colons are a cheap upper bound of its keys (colons inside strings count too).
+    if shape.keys != text.count(":") and shape.keys != _keys_in_text(text):
+        _refuse_repeated_key(text, path)
+    if "\\" in text and _LONE_SURROGATE.search(text):  # a backslash first: a fast search
+        _refuse_lone_surrogate(doc, path)
+    return doc, shape.finite
+
+
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise InstanceError(path, (), "no such file") from None
     except IsADirectoryError:
         raise InstanceError(path, (), "is a directory, expected a JSON file") from None
-    except UnicodeDecodeError as exc:
-        raise InstanceError(path, (), f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
-        raise InstanceError(path, (), f"cannot be read: {exc.strerror}") from None
+        raise InstanceError(path, (), f"cannot be read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        for bom, name in _FOREIGN_BOMS:
+            if raw.startswith(bom):
+                raise InstanceError(path, (), f"not UTF-8 text: it starts with a {name} byte-order mark") from None
+        raise InstanceError(path, (), f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return text[1:] if text.startswith("\ufeff") else text  # a UTF-8 byte-order mark, as some editors write
+
+
+def _parse(text: str, path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InstanceError(path, (), f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        # NUL is never valid in JSON text, and UTF-16 or UTF-32 without a byte-order mark is full of them.
+        hint = "; it holds NUL characters: UTF-16 or UTF-32 rather than UTF-8?" if "\x00" in text else ""
+        raise InstanceError(
+            path, (), f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}){hint}"
+        ) from None
+    except RecursionError:  # the C parser recurses once per level, and gives up near the recursion limit
+        raise _too_deep(text, path) from None
+    except ValueError as exc:  # an integer of more digits than Python converts (4300 by default)
+        raise _long_integer(text, path, exc) from None
+
+
+def _too_deep(text: str, path: Path) -> InstanceError:
+    """The error of a document nested more than MAX_DEPTH levels deep, with the line and column where."""
+    depth = 0
+    for match in _STRING_OR_BRACKET.finditer(text):
+        char = text[match.start()]
+        if char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                at = match.start()
+                line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+                return InstanceError(
+                    path,
+                    (),
+                    f"arrays and objects nested more than {MAX_DEPTH} levels deep (line {line}, column {column}); "
+                    f"allocopt reads at most {MAX_DEPTH}",
+                )
+        elif char in "]}":
+            depth -= 1
+    return InstanceError(path, (), "nested too deeply for Python's JSON reader")
+
+
+class _LongInteger:
+    """Stands for an integer literal of ``digits`` digits, more than Python converts."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+
+def _int_or_long(literal: str) -> int | _LongInteger:
+    try:
+        return int(literal)
+    except ValueError:
+        return _LongInteger(len(literal.lstrip("-")))
+
+
+def _long_integer(text: str, path: Path, exc: ValueError) -> InstanceError:
+    """The error of a too long integer literal, at its JSON path (the text parsed again, marking it)."""
+    try:
+        doc = json.loads(text, parse_int=_int_or_long)
+    except (ValueError, RecursionError):  # something else is wrong after it
+        doc = None
+    found = _first(doc, lambda v: type(v) is _LongInteger)
+    if found is None:
+        return InstanceError(path, (), f"invalid JSON: {exc}")
+    where, marker = found
+    return InstanceError(
+        path, where, f"expected a number within {_FLOAT_RANGE}, got an integer of {marker.digits} digits"
+    )
+
+
+def _first(doc: Any, test: Callable[[Any], bool]) -> tuple[tuple[str | int, ...], Any] | None:
+    """The JSON path and value of the first value (in document order) that passes ``test``, or whose key does.
+
+    Iterative: any depth of nesting is fine.
+    """
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), doc)]
+    while stack:
+        path, value = stack.pop()
+        if test(value) or (path and type(path[-1]) is str and test(path[-1])):
+            return path, value
+        if type(value) is dict:
+            stack.extend(((*path, k), v) for k, v in reversed(value.items()))
+        elif type(value) is list:
+            stack.extend(((*path, i), value[i]) for i in range(len(value) - 1, -1, -1))
+    return None
+
+
+def _keys_in_text(text: str) -> int:
+    """How many keys the objects of the (valid) JSON ``text`` hold together: its colons outside strings."""
+    data = text.encode("utf-8")
+    if b"\\" in data:  # escaped backslashes, then escaped quotes, out: the quotes left delimit strings
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    marks = np.frombuffer(data.translate(None, _NOT_QUOTE_OR_COLON), dtype=np.uint8)
+    outside = np.cumsum(marks == ord('"')) % 2 == 0  # an even number of quotes up to here
+    return int(np.count_nonzero((marks == ord(":")) & outside))
+
+
+class _RepeatedKey:
+    """Stands for an object in which ``key`` appears more than once."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _object_or_repeated(pairs: list[tuple[str, Any]]) -> dict[str, Any] | _RepeatedKey:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            return _RepeatedKey(key)
+        seen.add(key)
+    raise AssertionError("unreachable: fewer keys than pairs means a repeated key")
+
+
+def _refuse_repeated_key(text: str, path: Path) -> None:
+    """Raise the error of the first repeated key (the text parsed again, marking the objects that have one)."""
+    found = _first(json.loads(text, object_pairs_hook=_object_or_repeated), lambda v: type(v) is _RepeatedKey)
+    if found is not None:
+        where, marker = found
+        raise InstanceError(
+            path, (*where, marker.key), f"key {marker.key!r} appears more than once in its object (keep one)"
+        )
+
+
+def _refuse_lone_surrogate(doc: Any, path: Path) -> None:
+    found = _first(doc, lambda v: type(v) is str and not _is_text(v))
+    if found is not None:
+        raise InstanceError(
+            path,
+            found[0],
+            "expected Unicode text, got a string with a lone surrogate (a \\uD800-\\uDFFF escape without its pair)",
+        )
+
+
+def _is_text(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _non_finite(doc: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
-    """Paths of NaN and infinite numbers (Python's JSON reader accepts NaN and 1e999)."""
+    """Paths of NaN, infinite numbers (Python's JSON reader accepts NaN and 1e999) and integers beyond the
+    float range (it keeps integers exact, of any size)."""
     if isinstance(doc, float):
         if not math.isfinite(doc):
+            yield path
+    elif type(doc) is int:
+        if not -_INT_LIMIT < doc < _INT_LIMIT:
             yield path
     elif isinstance(doc, dict):
         for k, v in doc.items():
             yield from _non_finite(v, (*path, k))
     elif isinstance(doc, list):
         for i, v in enumerate(doc):
-            if type(v) is float:  # the common case, kept cheap for lists of a million numbers
+            t = type(v)
+            if t is float:  # the common case, kept cheap for lists of a million numbers
                 if v - v != 0.0:  # NaN or infinity
+                    yield (*path, i)
+            elif t is int:
+                if not -_INT_LIMIT < v < _INT_LIMIT:
                     yield (*path, i)
             elif isinstance(v, dict | list | float):
                 yield from _non_finite(v, (*path, i))
 
 
+def is_finite_json(value: Any) -> bool:
+    """Whether every number in ``value`` (parsed JSON, nested to any depth) is finite and within the float range."""
+    return _first(value, _non_finite_number) is None
+
+
+def _non_finite_number(value: Any) -> bool:
+    t = type(value)
+    return (t is float and not math.isfinite(value)) or (t is int and not -_INT_LIMIT < value < _INT_LIMIT)
+
+
 #: The Python types json.loads produces.
 _PLAIN = frozenset({dict, list, str, int, float, bool, type(None)})
+_NUMBERS_AND_CONTAINERS = frozenset({float, int, dict, list})
 
 
-def _may_hold_non_finite(doc: Any) -> bool:
-    """False when ``doc`` certainly holds no NaN or infinity; a quick pass, level by level, at C speed.
+class _Shape(NamedTuple):
+    depth: int  # how deep arrays and objects nest (0: a number or a string); limit + 1 when deeper
+    keys: int  # how many keys its objects hold together (down to the limit)
+    finite: bool  # surely no NaN, infinity or integer beyond the float range (False: there may be one)
 
-    True when it may (also when a sum of its numbers overflows, or it holds types json.loads does not
-    produce); ``_non_finite`` then finds where.
+
+def _shape(doc: Any, limit: int = MAX_DEPTH) -> _Shape:
+    """Depth, key count and finiteness of ``doc`` in one pass, level by level, at C speed.
+
+    The numbers of a level, and the contents of its lists and objects, are added up with ``sum(..., 0.0)``:
+    when that works they are all numbers (nothing nests below them), and the total is finite only if each of
+    them is (adding an integer beyond the float range to a float raises OverflowError; a total that merely
+    overflows is a false alarm, which ``_non_finite`` then clears). When it does not (a string, null, list
+    or object among them), all of them go to the next level. A level's types other than json.loads' ones
+    make ``finite`` False too.
     """
+    depth = keys = 0
+    finite = True
     level = [doc]
     while level:
         kinds = set(map(type, level))
         if not kinds <= _PLAIN:
-            return True
+            finite = False
+        if dict in kinds or list in kinds:
+            depth += 1
+            if depth > limit:
+                return _Shape(depth, keys, False)
         types = list(map(type, level)) if len(kinds) > 1 else []
         inner: list[Any] = []
-        for kind in kinds & {float, dict, list}:
+        for kind in kinds & _NUMBERS_AND_CONTAINERS:
             group = list(compress(level, map(is_, types, repeat(kind)))) if types else level
-            if kind is float:
-                total: Any = sum(group)
-            else:
-                contents = map(dict.values, group) if kind is dict else group
-                try:  # contents that are all numbers (lists of numbers, objects of numbers) take one sum
-                    total = sum(chain.from_iterable(contents))
-                except TypeError:  # a string, null, list or object among them: look one level down
+            if kind is dict:
+                keys += sum(map(len, group))
+            nested = kind is dict or kind is list
+            contents = map(dict.values, group) if kind is dict else group
+            try:
+                total = sum(chain.from_iterable(contents) if nested else group, 0.0)
+            except (TypeError, OverflowError) as exc:  # not all numbers, or an integer beyond the float range
+                finite &= not isinstance(exc, OverflowError)
+                if nested:  # look one level down
                     inner.extend(chain.from_iterable(map(dict.values, group) if kind is dict else group))
-                    continue
-                except OverflowError:
-                    return True
-            if type(total) not in (int, float) or total - total != 0:  # NaN or infinity (or an overflow)
-                return True
+                continue
+            if total - total != 0:  # NaN or infinity
+                finite = False
         level = inner
-    return False
+    return _Shape(depth, keys, finite)
 
 
-def _check_envelope(doc: Any, file: str | None, kind: str) -> ProblemSpec:
-    """Checks shared by instance and solution files: object, finite numbers, format, problem."""
+def _may_hold_non_finite(doc: Any) -> bool:
+    """False when ``doc`` certainly holds no NaN, infinity or integer beyond the float range (a quick pass);
+    True when it may, and ``_non_finite`` then finds where."""
+    return not _shape(doc).finite
+
+
+def _check_envelope(doc: Any, file: str | None, kind: str, finite: bool | None = None) -> ProblemSpec:
+    """Checks shared by instance and solution files: object, finite numbers, format, problem.
+
+    ``finite`` is True when the reader already knows that ``doc`` holds only finite numbers.
+    """
     if not isinstance(doc, dict):
         raise InstanceError(file, (), f"expected a JSON object (an allocopt {kind}), got {_show(doc)}")
-    bad = next(_non_finite(doc), None) if _may_hold_non_finite(doc) else None
+    maybe = _may_hold_non_finite(doc) if finite is None else not finite
+    bad = next(_non_finite(doc), None) if maybe else None
     if bad is not None:
+        value = _at(doc, bad)
+        if type(value) is int:
+            digits = math.floor(math.log10(abs(value))) + 1
+            raise InstanceError(
+                file, bad, f"expected a number within {_FLOAT_RANGE}, got an integer of {digits} digits"
+            )
         raise InstanceError(file, bad, "expected a finite number, got NaN or infinity")
     fmt = doc.get("format")
     if fmt is None:
         raise InstanceError(file, ("format",), f"missing required field 'format' (expected {FORMAT_TAG!r})")
-    if not isinstance(fmt, str) or not fmt.startswith("allocopt/") or not fmt[9:].isdigit():
+    version = fmt[9:] if isinstance(fmt, str) and fmt.startswith("allocopt/") else ""
+    if not (version.isascii() and version.isdigit()):  # isdigit alone lets '²' through, which int() refuses
         raise InstanceError(file, ("format",), f"expected {FORMAT_TAG!r}, got {_show(fmt)}")
-    if int(fmt[9:]) > FORMAT_VERSION:
+    version = version.lstrip("0") or "0"  # and at most 9 digits before int(): 4301 digits raise ValueError
+    if len(version) > 9 or int(version) > FORMAT_VERSION:
         raise InstanceError(
             file,
             ("format",),
-            f"format {fmt!r} is newer than this allocopt understands ({FORMAT_TAG}); upgrade allocopt",
+            f"format {_show(fmt)} is newer than this allocopt understands ({FORMAT_TAG}); upgrade allocopt",
         )
     name = doc.get("problem")
     if not isinstance(name, str):
@@ -549,10 +834,20 @@ def _check_envelope(doc: Any, file: str | None, kind: str) -> ProblemSpec:
     return known[name]
 
 
+def _at(doc: Any, path: Iterable[str | int]) -> Any:
+    for part in path:
+        doc = doc[part]
+    return doc
+
+
 def instance_from_dict(doc: Any, source: str | Path | None = None) -> Instance:
     """Validate an instance document (already parsed JSON) and build the ``Instance``."""
+    return _instance(doc, source, None)
+
+
+def _instance(doc: Any, source: str | Path | None, finite: bool | None) -> Instance:
     file = None if source is None else str(source)
-    spec = _check_envelope(doc, file, "instance")
+    spec = _check_envelope(doc, file, "instance", finite)
     _validate(doc, _schema("instance"), file, ())
     _validate(doc["data"], _schema(spec.name), file, ("data",))
     try:
@@ -573,7 +868,8 @@ def instance_from_dict(doc: Any, source: str | Path | None = None) -> Instance:
 
 def load(path: str | Path) -> Instance:
     """Read and validate an instance file."""
-    return instance_from_dict(read_json(path), source=path)
+    doc, finite = _read(Path(path))
+    return _instance(doc, path, finite)
 
 
 def instance_to_dict(instance: Instance) -> dict[str, Any]:
@@ -591,8 +887,8 @@ def instance_to_dict(instance: Instance) -> dict[str, Any]:
 def load_solution(path: str | Path) -> dict[str, Any]:
     """Read and validate a solution file; returns the envelope as a dict."""
     file = str(path)
-    doc = read_json(path)
-    spec = _check_envelope(doc, file, "solution")
+    doc, finite = _read(Path(path))
+    spec = _check_envelope(doc, file, "solution", finite)
     _validate(doc, _schema("solution"), file, ())
     if doc["solution"] is not None:
         _validate(doc["solution"], _schema(f"{spec.name}.solution"), file, ("solution",))

@@ -205,3 +205,16 @@ def test_no_traceback_reaches_a_command_line_user(tmp_path: Path) -> None:
         [sys.executable, "-m", "allocopt", "solve", str(tmp_path / "nope.json")], capture_output=True, text=True
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "no such file" in proc.stderr
+
+
+def test_a_bug_is_an_internal_error_exit_1_not_a_traceback(capsys, tmp_path: Path, monkeypatch) -> None:
+    def broken(path):  # stands in for a parser bug that a strange input triggers
+        raise OverflowError("int too large to convert to C long")
+
+    monkeypatch.setattr(cli, "load", broken)
+    src = shutil.copy(EXAMPLES / "budget-01.json", tmp_path)
+    for command in ("validate", "solve"):
+        code, _, err = run(capsys, command, src)
+        assert code == 1 and "Traceback" not in err
+        assert err.startswith("allocopt: internal error: OverflowError: int too large to convert to C long (a bug")
+    assert not list(tmp_path.glob("*.solution.json"))

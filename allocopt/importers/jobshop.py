@@ -27,11 +27,11 @@ machines matrix (row j = job j's machines in its order, **1-based**). Accepted a
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
+from allocopt.envelope import read_json
 from allocopt.errors import InstanceError
 from allocopt.result import FORMAT_TAG
 
@@ -70,10 +70,7 @@ def _jsplib_reference(path: Path, n: int, m: int) -> dict[str, Any] | None:
     for table in (path.parent / "instances.json", path.parent.parent / "instances.json"):
         if not table.is_file() or table.resolve() == path.resolve():
             continue
-        try:
-            entries = json.loads(table.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InstanceError(table, (), f"cannot be read as JSPLIB's instances.json: {exc}") from None
+        entries = read_json(table)  # refuses repeated keys, deep nesting, huge integers, with the file named
         if not isinstance(entries, list):
             continue
         for e in entries:

@@ -361,6 +361,8 @@ def _run_auction(d: AssignmentData, ctx: SolveContext) -> Outcome:
         max_bids=None if max_bids is None else int(max_bids),
     )
     details: dict[str, Any] = {"epsilon": run.epsilon, "persons": run.persons, "phases": run.phases, "bids": run.bids}
+    if run.status == "cost_range":
+        return Outcome("error", message="the cost range is too wide for the auction's prices in float64; use exact")
     if run.cols is None or run.prices is None:
         return _no_assignment(d, None, f"the auction stopped after {run.bids} bids without an assignment")
     value = float(c[np.repeat(np.arange(d.n), d.demand), run.cols].sum())

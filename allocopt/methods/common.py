@@ -20,12 +20,15 @@ MILP_OPTIONS = {
 
 def run_milp(data: Any, ctx: SolveContext, build: Callable[[Any], Any], decode: Callable[[Any, Any], dict]) -> Outcome:
     """Build (or take the user's) Pyomo model, solve it, and decode the solution back into FORMAT.md's terms."""
+    gap = ctx.options.get("mip_gap", 0.0)
+    if isinstance(gap, bool) or not isinstance(gap, int | float):
+        raise UsageError(f"option 'mip_gap' must be a number in [0, 1), got {gap!r}")
     model = ctx.options.get("model") or build(data)
     run = solve_model(
         model,
         solver=ctx.solver or "highs",
         time_limit=ctx.time_limit,
-        mip_gap=float(ctx.options.get("mip_gap", 0.0)),
+        mip_gap=float(gap),
         solver_options=ctx.options.get("solver_options"),
     )
     solution = decode(model, data) if run.status == "solved" else None

@@ -36,6 +36,7 @@ file may be far larger than anything that can be used).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -282,6 +283,9 @@ def auction(
         return AuctionResult("infeasible", None, None, 0.0, persons, 0, 0)
     finite = c[np.isfinite(c)]
     spread = float(finite.max() - finite.min()) if finite.size else 0.0
+    if not math.isfinite(spread) or spread * (persons + 2) > np.finfo(np.float64).max / 16:
+        # Prices climb to about spread x persons: past float64's range the compiled loop would overflow.
+        return AuctionResult("cost_range", None, None, 0.0, persons, 0, 0)
     if spread == 0.0:
         spread = 1.0  # all costs equal: any epsilon below 1 / U still proves optimality
     if eps_final is None:
