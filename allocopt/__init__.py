@@ -11,6 +11,8 @@ format (docs/format.md)::
 """
 
 from allocopt.api import build_cp_model, build_model, check, save, solve, verify
+from allocopt.batch import solve_many
+from allocopt.compare import compare
 from allocopt.envelope import Instance, instance_from_dict, instance_to_dict, load, load_solution, schema_for
 from allocopt.errors import AllocoptError, DataError, InstanceError, UsageError
 from allocopt.registry import problems
@@ -28,6 +30,7 @@ __all__ = [
     "build_cp_model",
     "build_model",
     "check",
+    "compare",
     "instance_from_dict",
     "instance_to_dict",
     "load",
@@ -36,5 +39,6 @@ __all__ = [
     "save",
     "schema_for",
     "solve",
+    "solve_many",
     "verify",
 ]

@@ -11,15 +11,24 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from allocopt.api import check, solve
-from allocopt.envelope import Instance, instance_from_dict, is_finite_json, load, load_solution, write_json_atomic
+from allocopt.envelope import (
+    Instance,
+    instance_from_dict,
+    is_finite_json,
+    load,
+    load_solution,
+    write_json_atomic,
+    write_text_atomic,
+)
 from allocopt.errors import AllocoptError, InstanceError, UsageError
 from allocopt.registry import problem, problems
-from allocopt.result import Objective, Result
+from allocopt.result import Objective, Result, finite_or_none
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 SOLUTION_SUFFIX = ".solution.json"
@@ -63,7 +72,52 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="method option (value read as JSON when it parses, else as text); repeatable",
     )
+    p.add_argument(
+        "--workers",
+        type=_workers,
+        default=None,
+        metavar="N",
+        help="solve N instances at once in worker processes (with --ray: the CPUs of a local Ray); "
+        "default one at a time in this process",
+    )
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        default=None,
+        metavar="ADDRESS",
+        help="solve on a Ray cluster at ADDRESS (host:port, ray://host:port or auto); alone: a local Ray",
+    )
+    p.add_argument(
+        "--summary",
+        type=Path,
+        default=None,
+        metavar="FILE.csv",
+        help="write one CSV row per instance (problem, instance, method, status, objective, bound, gap, ...)",
+    )
+    p.add_argument(
+        "--skip-solved",
+        action="store_true",
+        help="leave out instances whose solution file is newer than the instance and verified (resume a batch)",
+    )
     p.set_defaults(run=_solve)
+
+    p = sub.add_parser(
+        "compare",
+        help="run every method on one instance and print them side by side",
+        description="Run every method that applies to the instance (or those named) and print one table with "
+        "each method's status, objective, bound, gap, time and verification; * marks the best objective and "
+        "the tightest bound.",
+    )
+    p.add_argument("instance", type=Path)
+    p.add_argument("--methods", type=_names, default=None, metavar="A,B,...", help="only these methods, in order")
+    p.add_argument("--time-limit", type=float, default=None, metavar="SEC", help="time limit per method")
+    p.add_argument("--solver", default=None, help="engine for the methods that take it, e.g. highs, cbc")
+    p.add_argument("--plot", type=Path, default=None, metavar="OUT.png", help="draw objective and bound against time")
+    p.add_argument(
+        "-o", "--option", action="append", default=[], metavar="KEY=VALUE", help="method option for methods taking it"
+    )
+    p.set_defaults(run=_compare)
 
     p = sub.add_parser("validate", help="validate instance (or solution) files")
     p.add_argument("paths", nargs="+", type=Path)
@@ -184,11 +238,32 @@ def _solution_path(file: Path, out: Path | None) -> Path:
     return (out or file.parent) / f"{stem}{SOLUTION_SUFFIX}"
 
 
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _names(text: str) -> list[str]:
+    names = [x.strip() for x in text.split(",") if x.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected method names separated by commas")
+    return names
+
+
 def _solve(args: argparse.Namespace) -> int:
     files = instance_files(args.paths)
     options = _parse_options(args.option)
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out}: exists and is not a directory")
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise UsageError(f"--time-limit must be positive, got {args.time_limit}")
+    if args.summary is not None:
+        _check_summary_path(args.summary, files)
     # Everything that can be wrong with the inputs is found before anything is written.
     instances: list[Instance] = []
     errors: list[str] = []
@@ -218,22 +293,164 @@ def _solve(args: argparse.Namespace) -> int:
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
 
-    progress = _Progress(len(files), sys.stderr) if len(files) > 1 else None
-    rows, failed = [], False
-    for k, (inst, target) in enumerate(zip(instances, targets, strict=True)):
+    done: dict[int, Result] = {}
+    if args.skip_solved:
+        for k, (file, target) in enumerate(zip(files, targets, strict=True)):
+            previous = _solved_before(file, target, instances[k])
+            if previous is not None:
+                done[k] = previous
+        if done:
+            print(f"allocopt: {len(done)} instance(s) already solved and verified: skipped", file=sys.stderr)
+    todo = [k for k in range(len(files)) if k not in done]
+    progress = _Progress(len(todo), sys.stderr) if len(todo) > 1 else None
+    failed = False
+    try:
+        for k, result in _results(args, [instances[k] for k in todo], todo, options):
+            write_json_atomic(targets[k], result.to_dict(), protect=inputs)
+            failed |= result.status == "error"
+            done[k] = result
+            if progress:
+                progress.finished(instances[k].name)
+    except KeyboardInterrupt:
         if progress:
-            progress.show(k, inst.name)
-        result = _solve_one(inst, args.method, args.solver, args.time_limit, options)
-        write_json_atomic(target, result.to_dict(), protect=inputs)
-        failed |= result.status == "error"
-        rows.append(_row(inst, result))
+            progress.stream.write("\n")
+        print(
+            f"allocopt: interrupted after {len(done)} of {len(files)} instances; every solution file written is "
+            "complete (--skip-solved resumes)",
+            file=sys.stderr,
+        )
+        return 130
     if progress:
-        progress.done()
+        progress.close()
+    rows = [_row(instances[k], done[k]) for k in range(len(files))]
     _print_table(rows, sys.stdout)
+    if args.summary is not None:
+        write_summary(args.summary, [(instances[k], done[k]) for k in range(len(files))])
     for inst, row in zip(instances, rows, strict=True):
         if row[2] == "error":
             print(f"allocopt: {inst.source}: {row[-1]}", file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _results(
+    args: argparse.Namespace, instances: list[Instance], keys: list[int], options: dict[str, Any]
+) -> Iterator[tuple[int, Result]]:
+    """(key, result) per instance as each finishes: here one by one, or through ``solve_many``'s backends."""
+    if args.workers is None and args.ray is None:
+        for k, inst in zip(keys, instances, strict=True):
+            yield k, _solve_one(inst, args.method, args.solver, args.time_limit, options)
+        return
+    from allocopt.batch import solve_many
+
+    key_of = {id(inst): k for k, inst in zip(keys, instances, strict=True)}
+    batch = solve_many(
+        instances,
+        method=args.method,
+        solver=args.solver,
+        time_limit=args.time_limit,
+        workers=args.workers,
+        backend="ray" if args.ray is not None else "process",
+        address=None if args.ray in (None, "local") else args.ray,
+        **options,
+    )
+    try:
+        for inst, result in batch:
+            yield key_of[id(inst)], result
+    finally:
+        batch.close()  # on Ctrl-C too: the workers stop before the command returns
+
+
+def _solved_before(file: Path, target: Path, inst: Instance) -> Result | None:
+    """The earlier result of ``file`` when its solution file is newer than it, verified, and for this instance."""
+    try:
+        if not target.exists() or target.stat().st_mtime <= file.stat().st_mtime:
+            return None
+        doc = load_solution(target)
+    except (InstanceError, OSError):
+        return None  # unreadable or invalid: solve it again (the new file replaces it atomically)
+    if doc["problem"] != inst.problem or doc.get("instance") not in (None, inst.name) or not doc["verified"]:
+        return None
+    if doc["status"] not in ("optimal", "feasible") or not check(inst, doc).feasible:
+        return None
+    return Result(
+        problem=doc["problem"],
+        instance=doc.get("instance"),
+        status=doc["status"],
+        objective=finite_or_none(doc["objective"]),
+        bound=finite_or_none(doc["bound"]),
+        gap=doc["gap"],
+        method=doc["method"],
+        solver=doc["solver"],
+        runtime_s=float(doc["runtime_s"]),
+        verified=True,
+        solution=doc["solution"],
+        message=doc.get("message"),
+        details=doc.get("details") or {},
+    )
+
+
+# ------------------------------------------------------------------------------------------- the summary
+SUMMARY_COLUMNS = (
+    "problem",
+    "instance",
+    "file",
+    "method",
+    "solver",
+    "status",
+    "objective",
+    "bound",
+    "gap",
+    "runtime_s",
+    "verified",
+    "reference_optimum",
+)
+
+
+def _check_summary_path(path: Path, inputs: Sequence[Path]) -> None:
+    if path.is_dir():
+        raise UsageError(f"--summary {path}: is a directory, expected a .csv file name")
+    if not path.parent.is_dir():
+        raise UsageError(f"--summary {path}: folder {path.parent} does not exist")
+    if path.resolve() in {f.resolve() for f in inputs}:
+        raise UsageError(f"refusing to overwrite input file {path}")
+
+
+def _cell(x: Any) -> str:
+    """A CSV cell: numbers in full precision (repr), lexicographic values as JSON lists, None empty."""
+    if x is None:
+        return ""
+    if isinstance(x, tuple):
+        return json.dumps(list(x))
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    return repr(x) if isinstance(x, float) else str(x)
+
+
+def write_summary(path: Path, rows: Sequence[tuple[Instance, Result]]) -> None:
+    """One CSV row per instance (``SUMMARY_COLUMNS``), written atomically."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(SUMMARY_COLUMNS)
+    for inst, r in rows:
+        values = (
+            r.problem,
+            r.instance,
+            inst.source,
+            r.method,
+            r.solver,
+            r.status,
+            r.objective,
+            r.bound,
+            r.gap,
+            r.runtime_s,
+            r.verified,
+            inst.reference_optimum,
+        )
+        writer.writerow([_cell(v) for v in values])
+    write_text_atomic(path, buffer.getvalue())
 
 
 def _solve_one(
@@ -296,25 +513,29 @@ def _print_table(rows: list[list[str]], out: TextIO) -> None:
 
 
 class _Progress:
-    """A one-line progress bar on stderr (a line per file when stderr is not a terminal)."""
+    """A one-line progress bar on stderr (a line per file when stderr is not a terminal): instances finished,
+    the rate so far, and the last one finished."""
 
     def __init__(self, total: int, stream: TextIO) -> None:
         self.total, self.stream = total, stream
         self.tty = stream.isatty()
+        self.count = 0
+        self.began = time.perf_counter()
 
-    def show(self, k: int, name: str) -> None:
+    def finished(self, name: str) -> None:
+        self.count += 1
         width = 30
-        filled = width * k // self.total
+        filled = width * self.count // self.total
         bar = "#" * filled + "-" * (width - filled)
-        line = f"[{bar}] {k}/{self.total} {name}"
+        rate = self.count / max(time.perf_counter() - self.began, 1e-9)
+        line = f"[{bar}] {self.count}/{self.total} finished, {rate:.2f}/s  {name}"
         if self.tty:
-            self.stream.write("\r" + line[:100].ljust(100))
+            self.stream.write("\r" + line[:110].ljust(110))
         else:
             self.stream.write(line + "\n")
         self.stream.flush()
 
-    def done(self) -> None:
-        self.show(self.total, "done")
+    def close(self) -> None:
         if self.tty:
             self.stream.write("\n")
 
@@ -428,46 +649,42 @@ def _methods(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _plot(args: argparse.Namespace) -> int:
-    import os
-    import tempfile
-
+def _image_format(out: Path, inputs: Sequence[Path], flag: str = "--out") -> str:
+    """The image format ``out``'s suffix names (refused: unknown suffixes, directories, the inputs)."""
     from allocopt import plot
 
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
     except ImportError:
         raise UsageError(plot.MATPLOTLIB_MISSING) from None
-    out: Path = args.out
-    for given in (args.instance, args.solution):
+    for given in inputs:
         if out.resolve() == given.resolve():
             raise UsageError(f"refusing to overwrite input file {given}")
     fmt = out.suffix[1:].lower()
     formats = FigureCanvasAgg.get_supported_filetypes()
     if fmt not in formats:
         raise UsageError(
-            f"--out {out}: cannot write {'files without a suffix' if not fmt else repr(out.suffix)}; "
+            f"{flag} {out}: cannot write {'files without a suffix' if not fmt else repr(out.suffix)}; "
             f"give one of: {', '.join('.' + f for f in sorted(formats))}"
         )
     if out.is_dir():
-        raise UsageError(f"--out {out}: is a directory, expected an image file name")
-    inst, doc, chart = plot.prepare(load(args.instance), load_solution(args.solution))
-    if doc.get("instance") not in (None, inst.name):
-        print(
-            f"allocopt: note: {args.solution} names instance {doc['instance']!r}, drawing it on {inst.name!r}",
-            file=sys.stderr,
-        )
-    verdict = check(inst, doc)
-    if not verdict.feasible and not args.force:
-        print(f"not drawn: the checker rejects {args.solution}: {verdict.reason} (--force draws it)", file=sys.stderr)
-        return EXIT_FAILED
-    fig = plot.render(inst, doc, chart, verdict)
-    FigureCanvasAgg(fig)  # render with Agg whatever pyplot's backend: never a window
+        raise UsageError(f"{flag} {out}: is a directory, expected an image file name")
+    return fmt
+
+
+def _write_figure(fig: Any, out: Path, fmt: str, flag: str = "--out") -> None:
+    """Render ``fig`` with Agg (never a window, whatever pyplot's backend) and write it atomically."""
+    import os
+    import tempfile
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     except OSError as exc:
-        raise UsageError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+        raise UsageError(f"{flag} {out}: cannot write there ({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "wb") as f:
             fig.savefig(f, format=fmt, dpi=150)
@@ -480,9 +697,66 @@ def _plot(args: argparse.Namespace) -> int:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from allocopt import plot
+
+    out: Path = args.out
+    fmt = _image_format(out, (args.instance, args.solution))
+    inst, doc, chart = plot.prepare(load(args.instance), load_solution(args.solution))
+    if doc.get("instance") not in (None, inst.name):
+        print(
+            f"allocopt: note: {args.solution} names instance {doc['instance']!r}, drawing it on {inst.name!r}",
+            file=sys.stderr,
+        )
+    verdict = check(inst, doc)
+    if not verdict.feasible and not args.force:
+        print(f"not drawn: the checker rejects {args.solution}: {verdict.reason} (--force draws it)", file=sys.stderr)
+        return EXIT_FAILED
+    _write_figure(plot.render(inst, doc, chart, verdict), out, fmt)
     status = "verified" if verdict.feasible else "NOT VERIFIED"
     print(f"wrote {out}: {inst.name}, makespan {plot.number(chart.makespan)} ({status})")
     return EXIT_OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from allocopt.compare import compare, comparison_figure
+
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise UsageError(f"--time-limit must be positive, got {args.time_limit}")
+    fmt = _image_format(args.plot, (args.instance,), "--plot") if args.plot is not None else None
+    inst = load(args.instance)
+    rows = compare(inst, args.methods, args.time_limit, args.solver, **_parse_options(args.option))
+    header = ["method", "solver", "status", "objective", "bound", "gap", "time", "verified"]
+    table = [header]
+    for row in rows:
+        r = row.result
+        gap = "-" if r.gap is None else f"{r.gap:.2e}" if r.gap else "0"
+        table.append(
+            [
+                row.method,
+                r.solver or "-",
+                r.status,
+                _num(r.objective) + (" *" if row.best_objective else ""),
+                _num(r.bound) + (" *" if row.best_bound else ""),
+                gap,
+                f"{r.runtime_s:.3f}s",
+                "yes" if r.verified else "no",
+            ]
+        )
+    widths = [max(len(t[c]) for t in table) for c in range(len(header))]
+    for t in table:
+        cells = [cell.ljust(w) if c < 3 else cell.rjust(w) for c, (cell, w) in enumerate(zip(t, widths, strict=True))]
+        print("  ".join(cells).rstrip())
+    print(f"{inst.name} ({inst.problem}, {inst.spec.sense_of(inst.data)}imize): * best objective / tightest bound")
+    for row in rows:
+        if row.result.status == "error":
+            print(f"allocopt: {row.method}: {row.result.message}", file=sys.stderr)
+    if args.plot is not None and fmt is not None:
+        _write_figure(comparison_figure(rows, title=f"{inst.name}: methods side by side"), args.plot, fmt, "--plot")
+        print(f"wrote {args.plot}")
+    return EXIT_FAILED if any(r.result.status == "error" for r in rows) else EXIT_OK
 
 
 if __name__ == "__main__":

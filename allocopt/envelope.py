@@ -901,16 +901,20 @@ def write_json_atomic(path: str | Path, doc: Any, protect: set[Path] | frozenset
 
     ``protect`` lists input files that must never be replaced (a UsageError is raised instead).
     """
+    write_text_atomic(path, dumps(doc) + "\n", protect)
+
+
+def write_text_atomic(path: str | Path, text: str, protect: set[Path] | frozenset[Path] = frozenset()) -> None:
+    """Write UTF-8 text atomically (a temporary file beside it, then a rename); ``protect`` as above."""
     path = Path(path)
     if path.resolve() in {p.resolve() for p in protect}:
         raise UsageError(f"refusing to overwrite input file {path}")
-    text = dumps(doc) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         # mkstemp creates the file 0600; give it the mode a plain open() would (or the replaced file's).
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
         os.chmod(tmp, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
