@@ -189,6 +189,15 @@ def _check_expert_assignment_notebook(key: dict[str, Any]) -> None:
         assert key[f"big_{name}_bound"] <= big + big_tol and big <= key[f"big_{name}"] + big_tol, name
     assert key["big_prices_bias_correlation"] > 0.5
     assert key["big_eplb"] >= key["big_eplb_bound"]
+    # 6. Spill (LLEP): the MILP proves the fewest weight transfers; LLEP's greedy (= the by-hand loop) is verified,
+    #    never fewer, its lower bound never above; both keep every GPU within capacity, below standard EP's busiest.
+    assert key["spill_by_hand_equal"] is True and key["spill_milp_status"] == "optimal"
+    assert key["spill_greedy_bound"] <= key["spill_milp_transfers"] <= key["spill_greedy_transfers"]
+    assert max(key["spill_greedy_max_load"], key["spill_milp_max_load"]) <= key["spill_capacity"]
+    assert key["spill_capacity"] < key["spill_home_max_load"]
+    hotspot = json.loads((ROOT / "instances" / "expert_spill" / "hotspot-32-experts-8-devices.json").read_text())
+    assert key["spill_hotspot_milp"] == key["spill_hotspot_reference"] == hotspot["reference"]["optimum"]
+    assert key["spill_hotspot_greedy_status"] == "no_solution"
     # Every result in the notebook was confirmed by the independent checker.
     assert key["all_verified"] is True and key["verified_count"] >= 15
 

@@ -10,6 +10,7 @@ from allocopt.methods import (  # noqa: F401
     budgeted_coverage,
     combinatorial_auction,
     expert_placement,
+    expert_spill,
     fisher_market,
     generalized_assignment,
     job_shop,
