@@ -261,7 +261,7 @@ def _solve(args: argparse.Namespace) -> int:
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise UsageError(f"--out {args.out}: exists and is not a directory")
     if args.time_limit is not None and not args.time_limit > 0:
-        raise UsageError(f"--time-limit must be positive, got {args.time_limit}")
+        raise UsageError(f"--time-limit: time limit must be positive, got {args.time_limit}")
     if args.summary is not None:
         _check_summary_path(args.summary, files)
     # Everything that can be wrong with the inputs is found before anything is written.
@@ -724,7 +724,7 @@ def _compare(args: argparse.Namespace) -> int:
     from allocopt.compare import compare, comparison_figure
 
     if args.time_limit is not None and not args.time_limit > 0:
-        raise UsageError(f"--time-limit must be positive, got {args.time_limit}")
+        raise UsageError(f"--time-limit: time limit must be positive, got {args.time_limit}")
     fmt = _image_format(args.plot, (args.instance,), "--plot") if args.plot is not None else None
     inst = load(args.instance)
     rows = compare(inst, args.methods, args.time_limit, args.solver, **_parse_options(args.option))

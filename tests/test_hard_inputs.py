@@ -390,7 +390,7 @@ def test_the_command_line_refuses_each_hard_input_with_exit_2_and_no_traceback(t
         ("NaN", 2, "--option mip_gap: expected finite numbers within the float range, got 'NaN'"),
         ("1e999", 2, "--option mip_gap: expected finite numbers"),
         ("1" + "0" * 400, 2, "--option mip_gap: expected finite numbers within the float range, got '1000000000"),
-        ("1" + "0" * 5000, 2, "mip_gap must be in [0, 1)"),  # too long for JSON: read as text, then as a number
+        ("1" + "0" * 5000, 2, "option 'mip_gap' must be a number in [0, 1)"),  # too long for JSON: read as text
         ("0.5", 0, ""),
     ],
 )

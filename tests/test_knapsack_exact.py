@@ -1,16 +1,21 @@
-"""Tests of the exact one-resource knapsack algorithms (allocopt.solvers.knapsack_exact).
+"""Tests of the exact one-resource knapsack algorithms (allocopt.solvers.knapsack_exact, knapsack_hard).
 
 Every answer is checked for feasibility and for the optimal value, found independently by brute-force
-enumeration (tiny instances, integral and real-valued data) or by a dense numpy DP over the capacity
-(medium integral instances, including strongly correlated ones).
+enumeration (tiny instances, integral and real-valued data; Python integers near 2^53) or by a dense numpy
+DP over the capacity (medium integral instances, including strongly correlated and Jooken-like ones). The
+0/1 searches are checked with state budgets cut so that each one decides (expanding core, feasible-states
+DP, table branch and bound), and stopped by the clock in each: the incumbent stays feasible and the bound
+at least the optimum (combo's, for Jooken et al.'s instance).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pytest
+from conftest import INSTANCES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -394,14 +399,152 @@ def test_multiple_choice_lp_integral_shortcut():
         assert solve_multiple_choice(v, w, g, 12.0, exactly_one).tolist() == [0, 1, 0, 1, 1]
 
 
-def test_state_limit_raises(monkeypatch):
+def test_multiple_choice_state_limit_raises(monkeypatch):
     monkeypatch.setattr(kx, "_MAX_STATES", 2)
-    monkeypatch.setattr(kx, "_RELAX_STATES", 10**9)
-    monkeypatch.setattr(kx, "_PAIR_STATES", 10**9)
     rng = np.random.default_rng(61)
     w = rng.integers(1, 1000, 300).astype(float)
-    with pytest.raises(kx.StateLimitError):
-        solve_01(w + 100, w, float(w.sum() // 2))
     groups = np.repeat(np.arange(30), 10)
     with pytest.raises(kx.StateLimitError):
         solve_multiple_choice(w + 100, w, groups, float(w.sum() // 20), exactly_one=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# 0/1 beyond the core: feasible-states DP, table branch and bound, time limits, int64
+# --------------------------------------------------------------------------------------------------
+
+# (core budget, feasible-states budget) that make each phase decide.
+PHASES = {"core": (10**6, 5 * 10**6), "forward": (1, 5 * 10**6), "table": (1, 4)}
+
+
+def groups_instance(rng, n, cap, eps=0.0, noise=20):
+    """Jooken-like: items of weight and profit about (2^-j + eps) cap plus noise, and small ones."""
+    j = rng.integers(1, 6, n)
+    base = np.floor((2.0**-j + eps) * cap)
+    v = base + rng.integers(1, noise + 1, n)
+    w = base + rng.integers(1, noise + 1, n)
+    small = rng.random(n) < 0.2
+    v[small] = rng.integers(1, noise + 1, small.sum())
+    w[small] = rng.integers(1, noise + 1, small.sum())
+    return v.astype(float), w.astype(float)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), min_size=0, max_size=11),
+    st.integers(0, 200),
+    st.integers(1, 6),
+    st.integers(1, 12),
+)
+def test_01_any_state_budget_against_brute_force(items, cap, core, most):
+    """Whatever the budgets, the phases together are exact: the core hands over to the feasible-states
+    DP, which hands over to the table branch and bound."""
+    v = np.array([p for p, _ in items], dtype=float)
+    w = np.array([q for _, q in items], dtype=float)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(kx, "_CORE_STATES", core)
+        mp.setattr(kx, "_MAX_STATES", most)
+        run = kx.knapsack_01(v, w, cap)
+    assert run.optimal and fits(w, run.x, cap)
+    best = brute_bounded(v, w, np.ones(len(items)), cap)
+    assert run.value == best == run.bound
+
+
+@pytest.mark.parametrize("phase", list(PHASES))
+def test_01_each_phase_against_dense_dp(phase, monkeypatch):
+    core, most = PHASES[phase]
+    monkeypatch.setattr(kx, "_CORE_STATES", core)
+    monkeypatch.setattr(kx, "_MAX_STATES", most)
+    rng = np.random.default_rng(71)
+    seen = set()
+    for rep in range(8):
+        n = 24 if phase == "table" else 120
+        if rep % 2:
+            v, w = groups_instance(rng, n, 3000, eps=0.002 * (rep % 3))
+            cap = 3000.0
+        else:
+            w = rng.integers(1, 100, n).astype(float)
+            v = w + 10 if rep % 4 == 0 else rng.integers(1, 100, n).astype(float)
+            cap = float(w.sum() // 2)
+        run = kx.knapsack_01(v, w, cap)
+        seen.add(run.phase)
+        assert run.optimal and fits(w, run.x, cap)
+        assert run.value == run.bound == dp_01(v, w, cap)
+    assert phase in seen
+
+
+# Jooken et al.'s instance that the core alone cannot hold: ~0.6 s in the core (to its budget of 10^6
+# states), ~0.1 s in the feasible-states DP, and endless in the table branch and bound with a 50-state
+# table. Its optimum, found by Pisinger's combo, is the reference.
+HARD = INSTANCES / "knapsack" / "jooken-2022" / "n_400_c_100000000_g_10_f_0.1_eps_0_s_200.json"
+HARD_OPTIMUM = 99824544
+
+
+@pytest.mark.parametrize(
+    ("phase", "core", "most", "seconds"),
+    [("core", 10**7, 10**7, 0.05), ("forward", 50, 10**7, 0.01), ("table", 50, 50, 0.05)],
+)
+def test_01_time_limit_in_each_phase(phase, core, most, seconds, monkeypatch):
+    """Stopped by the clock in each phase: the incumbent is feasible and the bound at least the optimum."""
+    monkeypatch.setattr(kx, "_CORE_STATES", core)
+    monkeypatch.setattr(kx, "_MAX_STATES", most)
+    data = json.loads(HARD.read_text())["data"]
+    v, w, cap = np.array(data["values"], float), np.array(data["weights"], float), float(data["capacity"])
+    run = kx.knapsack_01(v, w, cap, time_limit=seconds)
+    assert not run.optimal and run.phase == phase
+    assert fits(w, run.x, cap) and run.value == float(v @ run.x)
+    assert run.value <= HARD_OPTIMUM <= run.bound
+
+
+def test_01_integral_data_up_to_2_53_is_exact():
+    """Coefficients near 2^53: sums overflow float64's integers, the int64 search is still exact
+    (checked in Python integers)."""
+    rng = np.random.default_rng(91)
+    top = 2**53
+    for rep in range(30):
+        n = int(rng.integers(2, 12))
+        w = [int(x) for x in rng.integers(top // 8, top // 2, n)]
+        v = [wi + int(x) for wi, x in zip(w, rng.integers(-1000, 1000, n), strict=True)]
+        if rep % 3 == 0:
+            v = [wi + 7 for wi in w]  # strongly correlated: ties broken only by the last units
+        cap = sum(w) // 2 + int(rng.integers(0, 1000))
+        cap = min(cap, top)
+        best = 0
+        for mask in range(1 << n):
+            ws = sum(w[i] for i in range(n) if mask >> i & 1)
+            if ws <= cap:
+                best = max(best, sum(v[i] for i in range(n) if mask >> i & 1))
+        x = solve_01(np.array(v, float), np.array(w, float), float(cap)).tolist()
+        assert sum(wi * xi for wi, xi in zip(w, x, strict=True)) <= cap
+        assert sum(vi * xi for vi, xi in zip(v, x, strict=True)) == best
+
+
+def test_01_profit_gcd_and_large_gaps():
+    """Profits sharing a factor (Pisinger's pceil: 3 ceil(w / 3)) are solved by bounds on multiples of it."""
+    rng = np.random.default_rng(93)
+    w = rng.integers(1, 10**6, 300).astype(float)
+    v = 3 * np.ceil(w / 3)
+    cap = float(w.sum() // 3)
+    run = kx.knapsack_01(v, w, cap, time_limit=30)
+    assert run.optimal and fits(w, run.x, cap) and run.value % 3 == 0
+    # Certified independently on a scaled copy small enough for the dense DP.
+    ws = np.ceil(w / 1000)
+    run2 = kx.knapsack_01(3 * np.ceil(ws / 3), ws, float(ws.sum() // 3))
+    assert run2.value == dp_01(3 * np.ceil(ws / 3), ws, float(ws.sum() // 3))
+
+
+@pytest.mark.parametrize("phase", list(PHASES))
+def test_bounded_each_phase_against_dense_dp(phase, monkeypatch):
+    core, most = PHASES[phase]
+    monkeypatch.setattr(kx, "_CORE_STATES", core)
+    monkeypatch.setattr(kx, "_MAX_STATES", most)
+    rng = np.random.default_rng(101)
+    for rep in range(4):
+        n = 8 if phase == "table" else 40
+        w = rng.integers(1, 51, n).astype(float)
+        v = w + 5 if rep % 2 else rng.integers(1, 51, n).astype(float)
+        copies = rng.integers(0, 4, n)
+        cap = float(int(w @ copies) // 3)
+        run = kx.knapsack_bounded(v, w, copies, cap)
+        assert run.optimal and np.all(run.x <= copies) and fits(w, run.x, cap)
+        expanded = np.repeat(np.arange(n), copies)
+        assert run.value == run.bound == dp_01(v[expanded], w[expanded], cap)

@@ -124,3 +124,29 @@ def test_online_is_only_offered_where_it_applies() -> None:
     doc = instance_doc("knapsack", {"values": [1, 2], "weights": [[1, 1], [1, 1]], "capacity": [1, 1]})
     with pytest.raises(allocopt.UsageError, match="online policies take a 0/1 knapsack"):
         allocopt.solve(doc, method="online_zcl")
+
+
+def test_multiple_choice_dp_past_its_memory_budget_answers_with_the_milp(monkeypatch: pytest.MonkeyPatch) -> None:
+    import allocopt.solvers.knapsack_exact as kx
+
+    monkeypatch.setattr(kx, "_MAX_STATES", 2)
+    rng = np.random.default_rng(17)
+    for _ in range(5):
+        data = random_knapsack(rng, 7, groups="at_most_one")
+        optimum = brute_force_knapsack(data)
+        result = allocopt.solve(instance_doc("knapsack", data), method="dp")
+        assert result.status == "optimal" and result.verified
+        assert result.objective == pytest.approx(optimum)
+        if "fallback" in result.details:
+            assert result.details["fallback"].startswith("milp") and result.solver == "highs"
+
+
+def test_dp_reports_its_phase_and_a_time_limited_bound() -> None:
+    rng = np.random.default_rng(19)
+    w = rng.integers(1, 10**6, 2000)
+    doc = instance_doc(
+        "knapsack", {"values": (w + 10**5).tolist(), "weights": w.tolist(), "capacity": int(w.sum() // 2)}
+    )
+    result = allocopt.solve(doc, method="dp", time_limit=60)
+    assert result.status == "optimal" and result.details["phase"] == "core" and result.details["states"] >= 1
+    assert "stopped" not in result.details

@@ -22,6 +22,12 @@ def _read_cats(path: Path, **options: Any) -> list[dict[str, Any]]:
     return read_cats(path, **options)
 
 
+def _read_jooken(path: Path, **options: Any) -> list[dict[str, Any]]:
+    from allocopt.importers.jooken import read_jooken
+
+    return read_jooken(path, **options)
+
+
 def _read_mohaf(requests: Path, resources: Path, **options: Any) -> list[dict[str, Any]]:
     from allocopt.importers.mohaf import read_mohaf
 
@@ -74,6 +80,13 @@ IMPORTERS: dict[str, Importer] = {
             "pisinger-csv",
             pisinger.read_csv,
             "Pisinger's original CSV files (many instances each, with z and the optimal x)",
+        ),
+        Importer(
+            "jooken",
+            _read_jooken,
+            "Jooken et al. (2022) hard 0/1 knapsack instance: <name>/test.in ('n', n lines 'id profit weight', "
+            "capacity); the optimum from combo's outp.out beside it (checked) or ../../optima.csv, combo's time "
+            "from time.out",
         ),
         Importer(
             "orlib-mknap",

@@ -3,26 +3,35 @@
 - ``milp``: the Pyomo formulation of ``allocopt.models.knapsack`` through HiGHS (or any Pyomo solver);
   every variant.
 - ``dp``: exact special-purpose algorithms for one resource: an expanding-core dynamic program in the
-  spirit of Pisinger's minknap (0/1; bounded by binary splitting) and a bounded Pareto-list dynamic
-  program over groups (multiple-choice).
+  spirit of Pisinger's minknap with combo's bounds (0/1; bounded by binary splitting) that hands over
+  to a feasible-states DP and a branch and bound over a DP table when its state list grows too long
+  (``allocopt.solvers.knapsack_hard``); it honours the time limit with its incumbent and a proven
+  bound. Multiple-choice: a bounded Pareto-list dynamic program over groups, with the MILP in the time
+  left when that list outgrows its memory budget.
 - ``greedy``: density greedy with the best-single-item fix (Dantzig bound), the convex-hull greedy for
   multiple-choice (LP bound), an LP-dual surrogate greedy for several resources (LP bound).
 - ``online_zcl`` / ``online_fair``: online threshold policies that see the items in file order.
 
-``auto``: ``dp`` for one resource (the exact method, fast at any size we have met), ``milp`` for
+``auto``: ``dp`` for one resource (the exact method, fast at any size we have met; it always ends with
+a verified solution, and without a time limit with a proof of optimality), ``milp`` for
 several resources up to ``AUTO_MILP_MAX_ENTRIES`` weight entries, ``greedy`` beyond that.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from allocopt.methods.common import MILP_OPTIONS, run_milp
+from allocopt.methods.common import MILP_OPTIONS, run_milp, time_left
 from allocopt.models import knapsack as model
 from allocopt.models.knapsack import KnapsackData
 from allocopt.registry import Method, Outcome, ProblemSpec, SolveContext, register
+
+if TYPE_CHECKING:
+    from allocopt.solvers.knapsack_exact import KnapsackRun
 
 #: ``auto`` solves multi-dimensional instances exactly up to this many weight entries (n x m).
 AUTO_MILP_MAX_ENTRIES = 20_000
@@ -62,24 +71,51 @@ def _infeasible_groups(d: KnapsackData) -> str:
     return "no choice of exactly one item per group fits the capacity"
 
 
-def exact_take(d: KnapsackData) -> np.ndarray | None:
-    """The exact one-resource optimum (None when exactly-one groups cannot all fit)."""
+def exact_run(d: KnapsackData, time_limit: float | None = None) -> KnapsackRun | None:
+    """The exact one-resource method's answer (None when exactly-one groups cannot all fit).
+
+    0/1 and bounded: with ``time_limit`` the incumbent and a proven bound when the time is up, else
+    always a proven optimum. Multiple-choice: the optimum, or StateLimitError past the DP's budget.
+    """
     from allocopt.solvers import knapsack_exact as exact
 
     w, cap = d.weights[0], float(d.capacity[0])
     if d.groups is not None:
-        return exact.solve_multiple_choice(d.values, w, d.dense_groups(), cap, d.exactly_one, d.copies)
+        counts = exact.solve_multiple_choice(d.values, w, d.dense_groups(), cap, d.exactly_one, d.copies)
+        if counts is None:
+            return None
+        value = _value(d, counts)
+        return exact.KnapsackRun(counts, value, value, True, "groups", 0)
     if d.bounded or np.any(d.copies == 0):
-        return exact.solve_bounded(d.values, w, d.copies, cap)
-    return exact.solve_01(d.values, w, cap)
+        return exact.knapsack_bounded(d.values, w, d.copies, cap, time_limit)
+    return exact.knapsack_01(d.values, w, cap, time_limit)
+
+
+def exact_take(d: KnapsackData) -> np.ndarray | None:
+    """The exact one-resource optimum (None when exactly-one groups cannot all fit)."""
+    run = exact_run(d)
+    return None if run is None else run.x
 
 
 def _run_dp(d: KnapsackData, ctx: SolveContext) -> Outcome:
-    x = exact_take(d)
-    if x is None:
+    from allocopt.solvers.knapsack_exact import StateLimitError
+
+    began = time.perf_counter()
+    try:
+        run = exact_run(d, ctx.time_limit)
+    except StateLimitError as exc:
+        # Only the multiple-choice DP has a memory budget it cannot work beyond: the MILP answers instead,
+        # in the time that is left.
+        out = _run_milp(d, SolveContext(ctx.solver, time_left(ctx, began), {}))
+        return replace(out, details={**out.details, "fallback": f"milp ({exc})"})
+    if run is None:
         return Outcome("infeasible", message=_infeasible_groups(d))
-    value = _value(d, x)
-    return Outcome("solved", _take(x), value, value)
+    details: dict[str, Any] = {"phase": run.phase}
+    if run.phase != "groups":
+        details["states"] = run.states
+    if not run.optimal:
+        details["stopped"] = "time limit"
+    return Outcome("solved", _take(run.x), run.value, run.bound, details=details)
 
 
 def _run_greedy(d: KnapsackData, ctx: SolveContext) -> Outcome:
@@ -163,7 +199,8 @@ METHODS = {
         Method(
             "dp",
             _run_dp,
-            "exact: expanding-core DP (0/1, bounded), Pareto DP over groups (one resource)",
+            "exact: expanding-core DP, then feasible-states DP / table branch and bound (0/1, bounded), "
+            "Pareto DP over groups (one resource); incumbent + proven bound at the time limit",
             True,
             (),
             {},

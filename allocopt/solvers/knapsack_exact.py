@@ -5,8 +5,8 @@ Problems
 All three maximise :math:`\sum_i v_i x_i` subject to :math:`\sum_i w_i x_i \le C` with non-negative
 finite values :math:`v_i`, weights :math:`w_i` and capacity :math:`C`:
 
-* :func:`solve_01`: :math:`x \in \{0, 1\}^n`;
-* :func:`solve_bounded`: :math:`x_i \in \{0, \dots, c_i\}`;
+* :func:`knapsack_01` (:func:`solve_01`): :math:`x \in \{0, 1\}^n`;
+* :func:`knapsack_bounded` (:func:`solve_bounded`): :math:`x_i \in \{0, \dots, c_i\}`;
 * :func:`solve_multiple_choice`: items carry a group label; per group at most one (or exactly one)
   *distinct* item :math:`i` has :math:`x_i > 0`, and then :math:`1 \le x_i \le c_i`.
 
@@ -15,6 +15,16 @@ only when :math:`\lfloor u \rfloor \le z` for an upper bound u on everything it 
 the incumbent value z (with a safety margin for the rounding of u). With real values a state is
 discarded when :math:`u \le z (1 + 10^{-10})`, so the result is optimal up to that relative tolerance
 (without it, near-ties of real-valued subset-sum-like instances keep exponentially many states alive).
+
+Integral 0/1 (and bounded) data runs in int64: weights and profits of states are exact sums (data up to
+:math:`2^{53}` and beyond, as long as the sums stay below :math:`2^{61}`); only bounds are computed in
+floating point, with safety margins. Every weight sum is a multiple of :math:`g_w = \gcd(w)`, so C is
+rounded down to one; every profit sum is a multiple of :math:`g_v = \gcd(v)`, so the profits are divided
+by it and every bound floors to a multiple of :math:`g_v`.
+
+0/1 and bounded take a time limit: each search reads the clock every few milliseconds of work and,
+when the time is up, returns its incumbent with a proven bound (the largest bound of anything still
+open); without a limit they always end with a proof of optimality.
 
 0/1: expanding-core dynamic programming (Pisinger's *minknap*, with *combo*'s strong bounds)
 -------------------------------------------------------------------------------------------
@@ -55,6 +65,13 @@ Solutions are recovered from a log of nodes ``(parent, toggled item)``: a state 
 item j on a state with node k gets the node ``(k, j)``. The log is garbage-collected (only the nodes
 reachable from live states and the incumbent are kept) when it fills up.
 
+When the list outgrows ``_CORE_STATES`` (hard classes, e.g. Jooken et al.'s, where the LP bound prunes
+nothing), the items the core phase fixed keep their break-solution values and the search goes on in
+:mod:`allocopt.solvers.knapsack_hard`: a DP over feasible states only (heaviest items first, Dantzig
+bound of the items still to come), then, past ``_MAX_STATES``, a depth-first branch and bound over the
+remaining items with that DP list as a lookup table. The global bound of the core phase (Dantzig /
+cardinality) goes along as the level at which they stop.
+
 Bounded: binary splitting of the copies into 0/1 items (1, 2, 4, ..., rest), solved as 0/1, the
 cardinality bound counting each piece as its number of copies.
 
@@ -84,10 +101,21 @@ state.
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit
+import time
+from dataclasses import dataclass
 
-__all__ = ["StateLimitError", "solve_01", "solve_bounded", "solve_multiple_choice"]
+import numpy as np
+from numba import njit, objmode
+
+__all__ = [
+    "KnapsackRun",
+    "StateLimitError",
+    "knapsack_01",
+    "knapsack_bounded",
+    "solve_01",
+    "solve_bounded",
+    "solve_multiple_choice",
+]
 
 # Sums of integral values below this are exact in float64, so integral profits can use floor(u) <= z.
 _EXACT_INT = 2.0**52
@@ -104,6 +132,13 @@ _RELAX_STATES = 1000
 _PAIR_STATES = 1000
 # Memory budget of the DPs (states in one list; about 100 bytes each with buffers and the node log).
 _MAX_STATES = 5_000_000
+# The 0/1 expanding-core DP hands over to the feasible-states DP (knapsack_hard) beyond this many
+# states: its list holds states on both sides of the capacity and grows fastest on hard instances.
+_CORE_STATES = 1_000_000
+# The searches read the clock (for the time limit) after this many state operations (a few ms).
+_CLOCK_WORK = 1 << 18
+# Integral data runs in int64 while every sum of profits or weights stays below this.
+_INT_SUM_LIMIT = 2**62
 # LP evaluations per side of the cardinality bound (each is O(n)).
 _DUAL_EVALS = 64
 
@@ -118,25 +153,55 @@ class StateLimitError(RuntimeError):
 
 
 @njit(cache=True)
-def _threshold(z: float, integral: bool) -> float:
+def _threshold(z, integral: bool) -> float:
     """A state with upper bound u is pruned iff u <= threshold.
 
-    Integral profits: prune iff floor(u) <= z, i.e. u < z + 1; u carries a few ulps of rounding, so we
-    keep a 1e-9 absolute + 1e-12 relative safety margin (pruning less is always safe). Real-valued
-    profits: prune iff u <= z (1 + _REAL_RTOL), so the result is optimal up to that relative tolerance
-    (without it, near-ties of real-valued subset-sum-like instances keep exponentially many states).
+    Integral profits: prune iff floor(u) <= z, i.e. u < z + 1; u carries rounding errors (a few ulps of
+    the magnitudes involved), so we keep a 1e-9 absolute + 1e-12 relative safety margin (pruning less
+    is always safe; beyond |z| ~ 1e12 the threshold drops below z). Real-valued profits: prune iff
+    u <= z (1 + _REAL_RTOL), so the result is optimal up to that relative tolerance (without it,
+    near-ties of real-valued subset-sum-like instances keep exponentially many states).
     """
+    zf = float(z)
     if integral:
-        return z + max(1.0 - 1e-9 - 1e-12 * abs(z), 0.0)
-    return z + _REAL_RTOL * max(1.0, abs(z))
+        return zf + 1.0 - 1e-9 - 1e-12 * abs(zf)
+    return zf + _REAL_RTOL * max(1.0, abs(zf))
 
 
 @njit(cache=True)
-def _stop_level(ub: float, exact: bool) -> float:
+def _safe_bound(u: float, integral: bool) -> float:
+    """A proven bound from a computed bound u (rounding errors included): floor(u + margin) when the
+    profits are integral, else u plus a relative margin."""
+    margin = 1e-9 + 1e-12 * abs(u)
+    if integral:
+        return np.floor(u + margin)
+    return u + margin
+
+
+@njit(cache=True)
+def _proven(ub: float, exact: bool, integral: bool) -> float:
+    """The global bound ub as a proven bound: as is when it was floored exactly, else with margins."""
+    return ub if exact else _safe_bound(ub, integral)
+
+
+@njit(cache=True)
+def _now() -> float:
+    """Wall-clock seconds (time.perf_counter) from inside compiled code, for deadlines."""
+    with objmode(t="float64"):
+        t = time.perf_counter()
+    return t
+
+
+@njit(cache=True)
+def _stop_level(ub: float, exact: bool, integral: bool) -> float:
     """The search stops once the incumbent reaches this level of the global upper bound ub: ub itself
-    when it was floored exactly, else ub less a _REAL_RTOL relative tolerance (real-valued data)."""
+    when it was floored exactly (all sums below 2**52), the safe floor of ub for other integral
+    profits (int64 data with larger sums: float bounds carry rounding errors), else ub less a
+    _REAL_RTOL relative tolerance (real-valued data)."""
     if exact:
         return ub
+    if integral:
+        return _safe_bound(ub, True)
     return ub - _REAL_RTOL * max(1.0, abs(ub))
 
 
@@ -197,15 +262,16 @@ def _reserve_nodes(par, itm, nn, need, nodes, count, extra):
 
 
 @njit(cache=True)
-def _merge01(W, P, N, L, dw, dp, item, W2, P2, N2, par, itm, nn, cap, es, et, z, best, integral):
+def _merge01(W, P, N, L, dw, dp, item, W2, P2, N2, par, itm, nn, cap, es, et, z, best, integral, lowest):
     """Merge the list with its copy shifted by (dw, dp) into (W2, P2, N2), dropping dominated states
     and states whose bound u <= threshold(z). Both inputs are sorted by weight, so is the output.
+    ``lowest`` is below every profit, of the profits' type (int64 data stays exact: no float mixing).
     Returns (new length, node count, incumbent value, incumbent node)."""
     thr = _threshold(z, integral)
     i = 0
     j = 0
     k = 0
-    best_p = -np.inf
+    best_p = lowest
     while i < L or j < L:
         take_old = False
         if j >= L:
@@ -498,19 +564,53 @@ def _pair_items(W, P, L, v, w, b, in_core, cap, z):
 
 
 @njit(cache=True)
-def _minknap(v, w, mult, cap, integral, exact, relax_states, pair_states, max_states):
-    """Exact 0/1 knapsack on items sorted by non-increasing efficiency with 0 < w_i <= cap,
-    v_i > 0 and sum(w) > cap. ``integral``: values are integers; ``exact``: values, weights and
-    capacity are (so global bounds can be floored exactly); ``mult``: copies each item stands for
-    (cardinality bound). The cardinality bound is computed once the list exceeds ``relax_states``
-    states, pairing runs when it exceeds ``pair_states`` (then 2x that).
+def _core_x(n, b, best, best_extra, par, itm, xg):
+    """The incumbent as a 0/1 vector: the greedy one (best < 0) or the break solution toggled along
+    the node path of ``best`` (and ``best_extra`` from the pairing heuristic)."""
+    if best < 0:
+        return xg.copy()
+    x = np.zeros(n, np.int64)
+    for j in range(b):
+        x[j] = 1
+    if best_extra >= 0:
+        x[best_extra] ^= 1
+    node = best
+    while node > 0:
+        x[itm[node]] ^= 1
+        node = par[node]
+    return x
 
-    Returns (x in the sorted order as int64, ok); ok is False when the list outgrew ``max_states``."""
+
+@njit(cache=True)
+def _core_bound(W, P, L, cap, es, et):
+    """max over the states of u(W, P) (the LP bound of the module docstring); -inf for no state."""
+    top = -np.inf
+    for i in range(L):
+        u = P[i] + float(cap - W[i]) * et if W[i] <= cap else P[i] - float(W[i] - cap) * es
+        top = max(top, u)
+    return top
+
+
+@njit(cache=True)
+def _minknap(v, w, vf, wf, mult, cap, integral, exact, relax_states, pair_states, max_states, deadline, lowest):
+    """Exact 0/1 knapsack on items sorted by non-increasing efficiency with 0 < w_i <= cap,
+    v_i > 0 and sum(w) > cap. v, w and cap are int64 (exact sums) or float64; vf, wf are their float
+    copies (bounds). ``integral``: values are integers; ``exact``: global bounds can be floored
+    exactly; ``mult``: copies each item stands for (cardinality bound). The cardinality bound is
+    computed once the list exceeds ``relax_states`` states, pairing runs when it exceeds
+    ``pair_states`` (then 2x that). ``lowest``: a profit below every state's, of the profits' type.
+
+    Returns (x, status, z, bound, free, states): the incumbent x in the sorted order and its value z;
+    status 0 = optimal (bound = z), 1 = the list outgrew ``max_states``, 2 = ``deadline``
+    (time.perf_counter) passed; bound: a proven upper bound on the optimum (the global Dantzig /
+    cardinality bound, or at the deadline the largest bound of a live state); free: False for the
+    items fixed at their break-solution value (no solution better than z changes them); states: the
+    largest list length seen."""
     n = v.shape[0]
-    eff = v / w
+    eff = vf / wf
     b = 0
-    wsum = 0.0
-    psum = 0.0
+    wsum = w[0] - w[0]
+    psum = v[0] - v[0]
     while b < n and wsum + w[b] <= cap:
         wsum += w[b]
         psum += v[b]
@@ -530,16 +630,18 @@ def _minknap(v, w, mult, cap, integral, exact, relax_states, pair_states, max_st
     best = -1  # node of the incumbent state; -1: the greedy solution
     best_extra = -1  # item toggled on top of the incumbent node (pairing heuristic), -1: none
 
-    # Global upper bound: stop as soon as z reaches it. Start with Dantzig's bound.
-    ub = psum + _floor_frac((cap - wsum) * v[b] / w[b]) if exact else psum + (cap - wsum) * eff[b]
-    stop = _stop_level(ub, exact)
+    # Global upper bound: stop as soon as z reaches it. Start with Dantzig's bound (in floating
+    # point: products of two int64 coefficients may overflow).
+    frac = float(cap - wsum) * vf[b] / wf[b]
+    ub = float(psum) + (_floor_frac(frac) if exact else frac)
+    stop = _stop_level(ub, exact, integral)
 
     size = 256
-    W = np.empty(size)
-    P = np.empty(size)
+    W = np.empty(size, w.dtype)
+    P = np.empty(size, v.dtype)
     N = np.empty(size, np.int64)
-    W2 = np.empty(size)
-    P2 = np.empty(size)
+    W2 = np.empty(size, w.dtype)
+    P2 = np.empty(size, v.dtype)
     N2 = np.empty(size, np.int64)
     W[0] = wsum
     P[0] = psum
@@ -553,11 +655,30 @@ def _minknap(v, w, mult, cap, integral, exact, relax_states, pair_states, max_st
     in_core = np.zeros(n, np.bool_)
     relaxed = False
     pair_at = pair_states
+    most = 1
 
     s = b - 1
     t = b
     add_turn = True
+    work = 0
     while L > 0 and (s >= 0 or t < n) and z < stop:
+        # The clock (~1 us to read) is read after every _CLOCK_WORK state operations (a few ms).
+        work += L + 64
+        if work >= _CLOCK_WORK:
+            work = 0
+            clock = _now() > deadline
+        else:
+            clock = False
+        if clock:
+            es = eff[s] if s >= 0 else np.inf
+            et = eff[t] if t < n else 0.0
+            bound = min(
+                _proven(ub, exact, integral), max(float(z), _safe_bound(_core_bound(W, P, L, cap, es, et), integral))
+            )
+            free = in_core.copy()
+            free[: s + 1] = True
+            free[t:] = True
+            return _core_x(n, b, best, best_extra, par, itm, xg), 2, z, bound, free, most
         if (add_turn and t < n) or s < 0:
             item = t
             dw = w[t]
@@ -579,7 +700,7 @@ def _minknap(v, w, mult, cap, integral, exact, relax_states, pair_states, max_st
         for i in range(L):
             nw = W[i] + dw
             npr = P[i] + dp
-            u = npr + (cap - nw) * et if nw <= cap else npr - (nw - cap) * es
+            u = npr + float(cap - nw) * et if nw <= cap else npr - float(nw - cap) * es
             if u > thr:
                 needed = True
                 break
@@ -587,7 +708,7 @@ def _minknap(v, w, mult, cap, integral, exact, relax_states, pair_states, max_st
             # Item fixed; re-prune the list in place with the tightened bounds.
             k = 0
             for i in range(L):
-                u = P[i] + (cap - W[i]) * et if W[i] <= cap else P[i] - (W[i] - cap) * es
+                u = P[i] + float(cap - W[i]) * et if W[i] <= cap else P[i] - float(W[i] - cap) * es
                 if u > thr:
                     W[k] = W[i]
                     P[k] = P[i]
@@ -599,11 +720,13 @@ def _minknap(v, w, mult, cap, integral, exact, relax_states, pair_states, max_st
         in_core[item] = True
         if W2.shape[0] < 2 * L:
             size = 4 * L
-            W2 = np.empty(size)
-            P2 = np.empty(size)
+            W2 = np.empty(size, w.dtype)
+            P2 = np.empty(size, v.dtype)
             N2 = np.empty(size, np.int64)
         par, itm, nn, best = _reserve_nodes(par, itm, nn, L, N, L, best)
-        L, nn, z2, best2 = _merge01(W, P, N, L, dw, dp, item, W2, P2, N2, par, itm, nn, cap, es, et, z, best, integral)
+        L, nn, z2, best2 = _merge01(
+            W, P, N, L, dw, dp, item, W2, P2, N2, par, itm, nn, cap, es, et, z, best, integral, lowest
+        )
         if z2 > z:
             z = z2
             best = best2
@@ -611,15 +734,19 @@ def _minknap(v, w, mult, cap, integral, exact, relax_states, pair_states, max_st
         W, W2 = W2, W
         P, P2 = P2, P
         N, N2 = N2, N
+        most = max(most, L)
         if max_states < L:
-            return xg, False
+            free = in_core.copy()
+            free[: s + 1] = True
+            free[t:] = True
+            return _core_x(n, b, best, best_extra, par, itm, xg), 1, z, _proven(ub, exact, integral), free, most
 
         # Hard instances (many states; typically strongly correlated): tighten the global bound with
         # cardinality constraints once, and look for better solutions by pairing states with items.
         if not relaxed and relax_states < L:
             relaxed = True
-            ub = min(ub, _cardinality_bound(v, w, mult, cap, z, exact))
-            stop = _stop_level(ub, exact)
+            ub = min(ub, _cardinality_bound(vf, wf, mult, float(cap), float(z), exact))
+            stop = _stop_level(ub, exact, integral)
         if pair_at < L:
             pair_at = 2 * L
             z2, bi, bj = _pair_items(W, P, L, v, w, b, in_core, cap, z)
@@ -628,18 +755,8 @@ def _minknap(v, w, mult, cap, integral, exact, relax_states, pair_states, max_st
                 best = N[bi]
                 best_extra = bj
 
-    if best < 0:
-        return xg, True
-    x = np.zeros(n, np.int64)
-    for j in range(b):
-        x[j] = 1
-    if best_extra >= 0:
-        x[best_extra] ^= 1
-    node = best
-    while node > 0:
-        x[itm[node]] ^= 1
-        node = par[node]
-    return x, True
+    free = np.zeros(n, np.bool_)
+    return _core_x(n, b, best, best_extra, par, itm, xg), 0, z, float(z), free, most
 
 
 # --------------------------------------------------------------------------------------------------
@@ -984,6 +1101,45 @@ def _is_integral(v: np.ndarray) -> bool:
     return bool(np.all(v == np.floor(v)) and float(v.sum()) < _EXACT_INT)
 
 
+@njit(cache=True)
+def _gcd(a: int, b: int) -> int:
+    while b:
+        a, b = b, a % b
+    return a
+
+
+@njit(cache=True)
+def _int_data(v, w, limit):
+    """One pass over profits and weights (float64 or int64): (ok, v and w as int64, gcd of v, gcd of w).
+    ok is False unless every entry is integral and both sums stay below ``limit``; the gcds stop
+    early once they reach 1."""
+    n = v.shape[0]
+    vi = np.empty(n, np.int64)
+    wi = np.empty(n, np.int64)
+    sv = 0.0
+    sw = 0.0
+    for j in range(n):
+        if v[j] != np.floor(v[j]) or w[j] != np.floor(w[j]):
+            return False, vi, wi, 1, 1
+        sv += v[j]
+        sw += w[j]
+        vi[j] = np.int64(v[j])
+        wi[j] = np.int64(w[j])
+    if sv >= limit or sw >= limit:
+        return False, vi, wi, 1, 1
+    gv = 0
+    for j in range(n):
+        gv = _gcd(vi[j], gv)
+        if gv == 1:
+            break
+    gw = 0
+    for j in range(n):
+        gw = _gcd(wi[j], gw)
+        if gw == 1:
+            break
+    return True, vi, wi, gv, gw
+
+
 def _max_multiples(w: np.ndarray, cap: float) -> np.ndarray:
     """floor(cap / w) for w > 0, corrected so that k * w <= cap holds in floating point."""
     k = np.floor(cap / w)
@@ -992,69 +1148,175 @@ def _max_multiples(w: np.ndarray, cap: float) -> np.ndarray:
     return np.clip(k, 0, _MAX_COUNT).astype(np.int64)
 
 
-def _solve_01(v: np.ndarray, w: np.ndarray, cap: float, mult: np.ndarray) -> np.ndarray:
-    """solve_01 on validated data; item j stands for mult[j] copies (cardinality bound only)."""
-    x = np.zeros(v.size, np.int64)
+@dataclass(frozen=True)
+class KnapsackRun:
+    """What the exact 0/1 (or bounded) knapsack found.
+
+    ``x``: the best solution found (0/1, or counts); ``value``: its value; ``bound``: a proven upper
+    bound on the optimum (``bound == value`` when ``optimal``); ``phase``: the search that decided it
+    ("core": the expanding-core DP, "forward": the feasible-states DP, "table": the branch and bound
+    over the DP table; see allocopt.solvers.knapsack_hard); ``states``: the largest state list."""
+
+    x: np.ndarray
+    value: float
+    bound: float
+    optimal: bool
+    phase: str
+    states: int
+
+
+def _run_01(v: np.ndarray, w: np.ndarray, cap: float, mult: np.ndarray, deadline: float) -> KnapsackRun:
+    """The 0/1 knapsack on validated data (v, w float64 or exact int64); item j stands for mult[j]
+    copies (cardinality bound only). Stops at ``deadline`` (time.perf_counter) with the incumbent."""
+    n = v.size
+    x = np.zeros(n, np.int64)
     x[(w == 0) & (v > 0)] = 1
     idx = np.flatnonzero((w > 0) & (v > 0) & (w <= cap))
-    if idx.size == 0:
-        return x
-    if float(w[idx].sum()) <= cap:
+    if idx.size and float(w[idx].sum()) <= cap:
         x[idx] = 1
-        return x
+        idx = idx[:0]
+    if idx.size == 0:
+        value = _total(v, x)
+        return KnapsackRun(x, value, value, True, "core", 0)
     # Stable sort keeps runs of equal efficiency (e.g. from binary splitting) in input order.
-    order = idx[np.argsort(-(v[idx] / w[idx]), kind="stable")]
+    order = idx[np.argsort(-(v[idx].astype(np.float64) / w[idx].astype(np.float64)), kind="stable")]
     vs, ws = v[order], w[order]
-    integral = _is_integral(vs)
-    exact = False
-    if _is_integral(ws):
-        # Every weight sum is a multiple of g = gcd(w): round the capacity down to one (this is what
-        # lets the cardinality bound be reached on e.g. even weights with an odd capacity).
-        g = int(np.gcd.reduce(ws.astype(np.int64)))
-        cap = float(g * (int(cap) // g))
-        exact = integral
-    xs, ok = _minknap(vs, ws, mult[order], cap, integral, exact, _RELAX_STATES, _PAIR_STATES, _MAX_STATES)
-    if not ok:
-        raise StateLimitError(
-            f"the exact knapsack DP exceeded {_MAX_STATES} states (n = {v.size}); this instance is "
-            "too hard for it, use a MILP solver instead"
+    ok, vi, wi, gv, gw = _int_data(vs, ws, float(_INT_SUM_LIMIT) / 2)  # the float sums: within 1e-10 relative
+    if ok:
+        # Exact int64 arithmetic on weights and profits; bounds in floating point with margins.
+        # Every weight sum is a multiple of gw = gcd(w): round the capacity down to one (this is what
+        # lets the cardinality bound be reached on e.g. even weights with an odd capacity). Likewise every
+        # profit sum is a multiple of gv = gcd(v): dividing the profits by it makes every bound floor to
+        # a multiple of gv (e.g. Pisinger's pceil class, profits 3 ceil(w / 3)).
+        capx: int | float = gw * (int(cap) // gw)
+        scale = gv
+        vs, ws = (vi // scale if scale > 1 else vi), wi
+        integral = True
+        exact = float(vs.sum()) < _EXACT_INT
+        lowest: int | float = np.int64(-(2**62))
+    else:
+        vs, ws = vs.astype(np.float64), ws.astype(np.float64)
+        capx = float(cap)
+        scale = 1
+        integral = _is_integral(vs)
+        exact = False
+        lowest = -np.inf
+        if _is_integral(ws):
+            g = int(np.gcd.reduce(ws.astype(np.int64)))
+            capx = float(g * (int(cap) // g))
+            exact = integral
+    vf, wf = vs.astype(np.float64), ws.astype(np.float64)
+    base_value = _total(v, x)
+    xs, status, z, bound, free, most = _minknap(
+        vs, ws, vf, wf, mult[order], capx, integral, exact, _RELAX_STATES, _PAIR_STATES, _CORE_STATES, deadline, lowest
+    )
+    phase = "core"
+    if status == 1:
+        from allocopt.solvers.knapsack_hard import forward_dp, table_bb  # (imports this module)
+
+        # Items the core phase fixed keep their break-solution value in every better solution.
+        b = int(np.searchsorted(np.cumsum(ws), capx, side="right"))
+        fixed_in = ~free & (np.arange(xs.size) < b)
+        items = np.flatnonzero(free).astype(np.int64)
+        cap2 = capx - ws[fixed_in].sum()
+        p0 = vs[fixed_in].sum()
+        stop = bound - float(p0)
+        # Heaviest first (few heavy items fit together: the lists stay short until the light items come).
+        proc = items[np.argsort(-wf[items], kind="stable")]
+        st, z2, bound2, best, W, P, N, L, par, itm, q, most2 = forward_dp(
+            vs, ws, vf, wf, proc, items, cap2, z - p0, integral, stop, _MAX_STATES, deadline, lowest
         )
+        phase, most = "forward", max(most, most2)
+        if best >= 0:
+            z = z2 + p0
+            xs = fixed_in.astype(np.int64)
+            xs[_node_items(par, itm, best)] = 1
+        if st == 1:
+            rest = np.sort(proc[q:])  # efficiency order
+            st, z3, bound2, best_t, taken, _ = table_bb(
+                vs, ws, vf, wf, rest, W[:L], P[:L], L, cap2, z - p0, integral, stop, deadline
+            )
+            phase = "table"
+            if best_t >= 0:
+                z = z3 + p0
+                xs = fixed_in.astype(np.int64)
+                xs[_node_items(par, itm, int(N[best_t]))] = 1
+                xs[rest[taken]] = 1
+        status = 0 if st == 0 else 2
+        bound = min(bound, max(float(z), float(p0) + bound2))
     x[order] = xs
-    return x
+    value = _total(v, x)
+    optimal = status == 0
+    # The bound of the sorted sub-problem plus the items taken outside it (zero weight).
+    proved = value if optimal else max(value, float(bound) * scale + base_value)
+    return KnapsackRun(x, value, proved, optimal, phase, int(most))
 
 
-def solve_01(values: np.ndarray, weights: np.ndarray, capacity: float) -> np.ndarray:
+def _node_items(par: np.ndarray, itm: np.ndarray, node: int) -> np.ndarray:
+    """The items on the node path from ``node`` back to the root of the log."""
+    out = []
+    while node > 0:
+        out.append(int(itm[node]))
+        node = int(par[node])
+    return np.asarray(out, np.int64)
+
+
+def _total(v: np.ndarray, x: np.ndarray) -> float:
+    """sum v x, exactly for integral data (int64, or Python integers past its range), as a float."""
+    if v.dtype.kind in "iu":
+        if float(np.abs(v).astype(np.float64) @ x) < 2.0**62:
+            return float(int(v @ x))
+        return float(sum(int(a) * int(b) for a, b in zip(v.tolist(), x.tolist(), strict=True) if b))
+    return float(np.dot(v, x))
+
+
+def _deadline(time_limit: float | None) -> float:
+    if time_limit is None:
+        return np.inf
+    return time.perf_counter() + float(time_limit)
+
+
+def knapsack_01(
+    values: np.ndarray, weights: np.ndarray, capacity: float, time_limit: float | None = None
+) -> KnapsackRun:
     r"""Exact 0/1 knapsack: :math:`\max \sum_i v_i x_i` s.t. :math:`\sum_i w_i x_i \le C`, :math:`x \in \{0,1\}^n`.
 
-    Expanding-core dynamic programming (see the module docstring). Zero-weight items with positive
-    value are always taken; items heavier than C or with zero value are never taken.
+    Expanding-core dynamic programming (module docstring); when its state list outgrows
+    ``_CORE_STATES``, the feasible-states DP and then the branch and bound over a DP table of
+    allocopt.solvers.knapsack_hard. Zero-weight items with positive value are always taken; items
+    heavier than C or with zero value are never taken. Integral data up to 2**53 is solved exactly
+    in int64 arithmetic.
 
-    Returns:
-        x as an int64 array of 0/1.
+    With ``time_limit`` (seconds) the search stops when it is over and returns its incumbent with a
+    proven bound (``optimal`` False); without one it always ends with a proof of optimality.
 
     Raises:
         ValueError: invalid data (negative, non-finite, mismatched shapes).
-        StateLimitError: the DP outgrew its memory budget (pathological, e.g. real-valued
-            subset-sum-like data); the caller should fall back to a MILP solver.
     """
+    deadline = _deadline(time_limit)
     v, w, cap = _check_data(values, weights, capacity)
-    return _solve_01(v, w, cap, np.ones(v.size))
+    return _run_01(v, w, cap, np.ones(v.size), deadline)
 
 
-def solve_bounded(values: np.ndarray, weights: np.ndarray, copies: np.ndarray, capacity: float) -> np.ndarray:
+def solve_01(values: np.ndarray, weights: np.ndarray, capacity: float) -> np.ndarray:
+    """The optimal x of :func:`knapsack_01` (no time limit) as an int64 array of 0/1."""
+    return knapsack_01(values, weights, capacity).x
+
+
+def knapsack_bounded(
+    values: np.ndarray, weights: np.ndarray, copies: np.ndarray, capacity: float, time_limit: float | None = None
+) -> KnapsackRun:
     r"""Exact bounded knapsack: :math:`\max \sum_i v_i x_i` s.t. :math:`\sum_i w_i x_i \le C`,
-    :math:`x_i \in \{0, \dots, c_i\}`.
+    :math:`x_i \in \{0, \dots, c_i\}`; ``x`` of the result holds the counts.
 
     Copies are split into 0/1 items of sizes 1, 2, 4, ..., :math:`2^{k-1}`, rest (every count in
     :math:`[0, c_i]` is a subset sum of them), after capping :math:`c_i` at :math:`\lfloor C/w_i \rfloor`;
-    the cardinality bound counts each piece as its number of copies.
-
-    Returns:
-        counts as an int64 array.
+    the cardinality bound counts each piece as its number of copies. Time limit: as :func:`knapsack_01`.
 
     Raises:
-        ValueError, StateLimitError: as :func:`solve_01`.
+        ValueError: as :func:`knapsack_01`.
     """
+    deadline = _deadline(time_limit)
     v, w, cap = _check_data(values, weights, capacity)
     c = _check_counts("copies", copies, v.size)
     counts = np.zeros(v.size, np.int64)
@@ -1063,7 +1325,8 @@ def solve_bounded(values: np.ndarray, weights: np.ndarray, copies: np.ndarray, c
     use = (w > 0) & (v > 0) & (c > 0) & (w <= cap)
     idx = np.flatnonzero(use)
     if idx.size == 0:
-        return counts
+        value = float(np.dot(v, counts))
+        return KnapsackRun(counts, value, value, True, "core", 0)
     cc = np.minimum(c[idx], _max_multiples(w[idx], cap))
     # Binary splitting: pieces 1, 2, 4, ... while they fit in the remaining copies, then the rest.
     owner, mult = [], []
@@ -1077,9 +1340,21 @@ def solve_bounded(values: np.ndarray, weights: np.ndarray, copies: np.ndarray, c
             piece <<= 1
     owner_a = np.asarray(owner, np.int64)
     mult_a = np.asarray(mult, np.int64)
-    x = _solve_01(v[owner_a] * mult_a, w[owner_a] * mult_a, cap, mult_a.astype(np.float64))
-    np.add.at(counts, owner_a, x * mult_a)
-    return counts
+    vp, wp = v[owner_a] * mult_a, w[owner_a] * mult_a
+    ok, vi, wi, _, _ = _int_data(v[owner_a], w[owner_a], float(_INT_SUM_LIMIT) / 2)
+    if ok and float(vp.max()) < 2.0**62 and float(wp.max()) < 2.0**62:
+        vp, wp = vi * mult_a, wi * mult_a  # exact products
+    run = _run_01(vp, wp, cap, mult_a.astype(np.float64), deadline)
+    np.add.at(counts, owner_a, run.x * mult_a)
+    value = float(np.dot(v, counts))
+    extra = float(np.dot(v[free], counts[free]))
+    bound = value if run.optimal else max(value, run.bound + extra)
+    return KnapsackRun(counts, value, bound, run.optimal, run.phase, run.states)
+
+
+def solve_bounded(values: np.ndarray, weights: np.ndarray, copies: np.ndarray, capacity: float) -> np.ndarray:
+    """The optimal counts of :func:`knapsack_bounded` (no time limit) as an int64 array."""
+    return knapsack_bounded(values, weights, copies, capacity).x
 
 
 def solve_multiple_choice(
