@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import replace
 from typing import Any
@@ -26,7 +25,15 @@ from typing import Any
 import numpy as np
 
 from allocopt.errors import UsageError
-from allocopt.methods.common import MILP_OPTIONS, option_count, option_flag, run_milp, time_left
+from allocopt.methods.common import (
+    MILP_OPTIONS,
+    cp_options,
+    cp_settings,
+    option_count,
+    option_flag,
+    run_milp,
+    time_left,
+)
 from allocopt.models import budgeted_coverage as model
 from allocopt.models.budgeted_coverage import CoverageCpModel, CoverageData
 from allocopt.registry import Method, Outcome, ProblemSpec, SolveContext, register
@@ -38,8 +45,6 @@ ONLINE_OFFLINE_MAX_ENTRIES = 20_000
 #: ``greedy`` solves the LP for its bound up to this many pairs (the coverable weight beyond; HiGHS's simplex
 #: took 6 s at 130,000 pairs).
 LP_BOUND_MAX_ENTRIES = 1_000_000
-#: CP-SAT workers by default: the machine's cores, at most this many.
-CP_DEFAULT_MAX_WORKERS = 8
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -122,11 +127,7 @@ def _run_cp(d: CoverageData, ctx: SolveContext) -> Outcome:
     from allocopt.solvers.cpsat import solve_cp
 
     began = time.perf_counter()
-    workers = option_count(ctx, "workers", min(CP_DEFAULT_MAX_WORKERS, os.cpu_count() or 1), 1)
-    use_hint = option_flag(ctx, "hint", True)
-    user = ctx.options.get("model")
-    if user is not None and not isinstance(user, CoverageCpModel):
-        raise UsageError("option model must come from allocopt.build_cp_model(instance) (a budgeted_coverage model)")
+    workers, use_hint, user = cp_settings(ctx, CoverageCpModel, "budgeted_coverage")
     cp = user if user is not None else model.build_cp_model(d)
     details: dict[str, Any] = {"workers": workers, "objective_scale": cp.objective_scale}
     hint = None
@@ -245,12 +246,7 @@ def choose(d: CoverageData) -> str:
     return "milp" if len(d.cover_idx) <= AUTO_MILP_MAX_ENTRIES else "greedy"
 
 
-CP_OPTIONS = {
-    "workers": f"CP-SAT search workers (default: the machine's cores, at most {CP_DEFAULT_MAX_WORKERS})",
-    "hint": "start CP-SAT from the modified greedy's set (default true)",
-    "model": "a CP-SAT model from allocopt.build_cp_model(instance), possibly extended with your own constraints",
-    "solver_options": 'dict of CP-SAT parameters by name, e.g. {"random_seed": 3}',
-}
+CP_OPTIONS = cp_options("the modified greedy's set")
 
 METHODS = {
     m.name: m

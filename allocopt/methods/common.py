@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -99,3 +100,31 @@ def time_left(ctx: SolveContext, began: float) -> float | None:
     if ctx.time_limit is None:
         return None
     return max(0.05, ctx.time_limit - (time.perf_counter() - began))
+
+
+# ----------------------------------------------------------------------------------- CP-SAT methods' options
+#: CP-SAT search workers by default: the machine's cores, at most this many.
+CP_DEFAULT_MAX_WORKERS = 8
+
+
+def cp_options(hint: str) -> dict[str, str]:
+    """The options every CP-SAT method takes; ``hint`` says what its starting solution is."""
+    return {
+        "workers": f"CP-SAT search workers (default: the machine's cores, at most {CP_DEFAULT_MAX_WORKERS})",
+        "hint": f"start CP-SAT from {hint} (default true)",
+        "model": "a CP-SAT model from allocopt.build_cp_model(instance), possibly extended with your own constraints",
+        "solver_options": 'dict of CP-SAT parameters by name, e.g. {"random_seed": 3}',
+    }
+
+
+def cp_settings(ctx: SolveContext, model_type: type, problem: str) -> tuple[int, bool, Any | None]:
+    """The CP-SAT options in ``ctx``: workers, whether to hint, and the user's model (None: build one).
+
+    A user's model must be a ``model_type`` (from ``allocopt.build_cp_model`` of a ``problem`` instance).
+    """
+    workers = option_count(ctx, "workers", min(CP_DEFAULT_MAX_WORKERS, os.cpu_count() or 1), 1)
+    use_hint = option_flag(ctx, "hint", True)
+    user = ctx.options.get("model")
+    if user is not None and not isinstance(user, model_type):
+        raise UsageError(f"option model must come from allocopt.build_cp_model(instance) (a {problem} model)")
+    return workers, use_hint, user

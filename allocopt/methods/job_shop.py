@@ -26,7 +26,16 @@ from typing import Any
 import numpy as np
 
 from allocopt.errors import UsageError
-from allocopt.methods.common import MILP_OPTIONS, option_choice, option_count, option_flag, run_milp, time_left
+from allocopt.methods.common import (
+    CP_DEFAULT_MAX_WORKERS,
+    MILP_OPTIONS,
+    cp_options,
+    option_choice,
+    option_count,
+    option_flag,
+    run_milp,
+    time_left,
+)
 from allocopt.models import job_shop as model
 from allocopt.models.job_shop import JobShopCpModel, JobShopData
 from allocopt.registry import Method, Outcome, ProblemSpec, SolveContext, register
@@ -37,8 +46,6 @@ SCHEDULES = ("active", "nondelay")
 NEIGHBOURHOODS = ("n5", "n7")
 #: Tabu search's time limit when the caller gives neither a time limit nor an iteration count (seconds).
 TABU_DEFAULT_TIME_LIMIT = 10.0
-#: CP-SAT workers by default: the machine's cores, at most this many.
-CP_DEFAULT_MAX_WORKERS = 8
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -232,12 +239,7 @@ def choose(d: JobShopData) -> str:
     return "cp"
 
 
-CP_OPTIONS = {
-    "workers": f"CP-SAT search workers (default: the machine's cores, at most {CP_DEFAULT_MAX_WORKERS})",
-    "hint": "start CP-SAT from the best dispatch schedule (default true)",
-    "model": "a CP-SAT model from allocopt.build_cp_model(instance), possibly extended with your own constraints",
-    "solver_options": 'dict of CP-SAT parameters by name, e.g. {"random_seed": 3}',
-}
+CP_OPTIONS = cp_options("the best dispatch schedule")
 
 METHODS = {
     m.name: m

@@ -19,15 +19,21 @@ else ``lpt`` (identical, uniform) or ``greedy`` (unrelated).
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from allocopt.errors import UsageError
-from allocopt.methods.common import MILP_OPTIONS, option_count, option_flag, run_milp, time_left
+from allocopt.methods.common import (
+    MILP_OPTIONS,
+    cp_options,
+    cp_settings,
+    option_count,
+    option_flag,
+    run_milp,
+    time_left,
+)
 from allocopt.models import parallel_machines as model
 from allocopt.models.parallel_machines import ParallelMachinesCpModel, ParallelMachinesData
 from allocopt.registry import Method, Outcome, ProblemSpec, SolveContext, register
@@ -37,8 +43,6 @@ AUTO_EXACT_MAX_JOBS = 20
 #: ``greedy`` solves the LP relaxation for its bound up to this many allowed (machine, job) pairs (about 2 s at
 #: 250,000 pairs; 36 s at 1.6 million).
 LP_BOUND_MAX_PAIRS = 300_000
-#: CP-SAT workers by default: the machine's cores, at most this many.
-CP_DEFAULT_MAX_WORKERS = 8
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -112,11 +116,7 @@ def _run_cp(d: ParallelMachinesData, ctx: SolveContext) -> Outcome:
     if out is not None:
         return out
     began = time.perf_counter()
-    workers = option_count(ctx, "workers", min(CP_DEFAULT_MAX_WORKERS, os.cpu_count() or 1), 1)
-    use_hint = option_flag(ctx, "hint", True)
-    user = ctx.options.get("model")
-    if user is not None and not isinstance(user, ParallelMachinesCpModel):
-        raise UsageError("option model must come from allocopt.build_cp_model(instance) (a parallel_machines model)")
+    workers, use_hint, user = cp_settings(ctx, ParallelMachinesCpModel, "parallel_machines")
     cp = user if user is not None else model.build_cp_model(d)
     details: dict[str, Any] = {"workers": workers, "objective_scale": cp.objective_scale}
     hint = None
@@ -195,12 +195,7 @@ def choose(d: ParallelMachinesData) -> str:
     return "lpt" if d.times is None else "greedy"
 
 
-CP_OPTIONS = {
-    "workers": f"CP-SAT search workers (default: the machine's cores, at most {CP_DEFAULT_MAX_WORKERS})",
-    "hint": "start CP-SAT from the LPT (identical, uniform) or greedy (unrelated) assignment (default true)",
-    "model": "a CP-SAT model from allocopt.build_cp_model(instance), possibly extended with your own constraints",
-    "solver_options": 'dict of CP-SAT parameters by name, e.g. {"random_seed": 3}',
-}
+CP_OPTIONS = cp_options("the LPT (identical, uniform) or greedy (unrelated) assignment")
 
 METHODS = {
     m.name: m

@@ -29,14 +29,13 @@ disruption, stage is the hardest): give one.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
 import numpy as np
 
 from allocopt.errors import UsageError
-from allocopt.methods.common import MILP_OPTIONS, option_count, option_flag, time_left
+from allocopt.methods.common import MILP_OPTIONS, cp_options, cp_settings, option_flag, time_left
 from allocopt.models import pod_packing as model
 from allocopt.models.pod_packing import PodPackingCpModel, PodPackingData
 from allocopt.registry import Method, Outcome, ProblemSpec, SolveContext, register
@@ -49,8 +48,6 @@ AUTO_EXACT_MAX_PAIRS = 2_000
 CP_STAGE_SECONDS_PER_PAIR = 1.5e-5
 MILP_STAGE_SECONDS_PER_PAIR = 4e-5
 POST_SECONDS_PER_PAIR = 1e-5
-#: CP-SAT workers by default: the machine's cores, at most this many.
-CP_DEFAULT_MAX_WORKERS = 8
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -247,11 +244,7 @@ def _run_cp(d: PodPackingData, ctx: SolveContext) -> Outcome:
     from allocopt.solvers.lexicographic import solve_cp_stages
 
     began = time.perf_counter()
-    workers = option_count(ctx, "workers", min(CP_DEFAULT_MAX_WORKERS, os.cpu_count() or 1), 1)
-    use_hint = option_flag(ctx, "hint", True)
-    user = ctx.options.get("model")
-    if user is not None and not isinstance(user, PodPackingCpModel):
-        raise UsageError("option model must come from allocopt.build_cp_model(instance) (a pod_packing model)")
+    workers, use_hint, user = cp_settings(ctx, PodPackingCpModel, "pod_packing")
     cp = user if user is not None else model.build_cp_model(d)
     static = _static_bounds(d)
     details: dict[str, Any] = {"workers": workers, "static_bounds": static}
@@ -301,12 +294,7 @@ def choose(d: PodPackingData) -> str:
     return "greedy"
 
 
-CP_OPTIONS = {
-    "workers": f"CP-SAT search workers (default: the machine's cores, at most {CP_DEFAULT_MAX_WORKERS})",
-    "hint": "start CP-SAT from the greedy's placement (default true)",
-    "model": "a CP-SAT model from allocopt.build_cp_model(instance), possibly extended with your own constraints",
-    "solver_options": 'dict of CP-SAT parameters by name, e.g. {"random_seed": 3}',
-}
+CP_OPTIONS = cp_options("the greedy's placement")
 
 METHODS = {
     m.name: m

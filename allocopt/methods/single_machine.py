@@ -15,14 +15,13 @@
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
 import numpy as np
 
 from allocopt.errors import UsageError
-from allocopt.methods.common import MILP_OPTIONS, option_count, option_flag, run_milp
+from allocopt.methods.common import MILP_OPTIONS, cp_options, cp_settings, option_count, run_milp
 from allocopt.models import single_machine as model
 from allocopt.models.single_machine import SingleMachineCpModel, SingleMachineData
 from allocopt.registry import Method, Outcome, ProblemSpec, SolveContext, register
@@ -30,8 +29,6 @@ from allocopt.scaling import EXACT_INT, ScaleError, integer_scale
 
 #: ``auto`` runs an exact method (cp) up to this many jobs and ``greedy`` beyond.
 AUTO_EXACT_MAX_JOBS = 20
-#: CP-SAT workers by default: the machine's cores, at most this many.
-CP_DEFAULT_MAX_WORKERS = 8
 #: Adjacent-swap passes of ``greedy`` by default.
 GREEDY_DEFAULT_PASSES = 100
 #: Seconds of adjacent swaps when the caller gives no time limit (checked after each pass).
@@ -142,11 +139,7 @@ def _run_cp(d: SingleMachineData, ctx: SolveContext) -> Outcome:
     from allocopt.solvers.cpsat import solve_cp
 
     began = time.perf_counter()
-    workers = option_count(ctx, "workers", min(CP_DEFAULT_MAX_WORKERS, os.cpu_count() or 1), 1)
-    use_hint = option_flag(ctx, "hint", True)
-    user = ctx.options.get("model")
-    if user is not None and not isinstance(user, SingleMachineCpModel):
-        raise UsageError("option model must come from allocopt.build_cp_model(instance) (a single_machine model)")
+    workers, use_hint, user = cp_settings(ctx, SingleMachineCpModel, "single_machine")
     if user is not None and len(user.start) != d.n:
         raise UsageError(f"option model has {len(user.start)} jobs, this instance {d.n}")
     cp = user if user is not None else model.build_cp_model(d)
@@ -189,12 +182,7 @@ def choose(d: SingleMachineData) -> str:
     return "greedy"
 
 
-CP_OPTIONS = {
-    "workers": f"CP-SAT search workers (default: the machine's cores, at most {CP_DEFAULT_MAX_WORKERS})",
-    "hint": "start CP-SAT from the greedy schedule (default true)",
-    "model": "a CP-SAT model from allocopt.build_cp_model(instance), possibly extended with your own constraints",
-    "solver_options": 'dict of CP-SAT parameters by name, e.g. {"random_seed": 3}',
-}
+CP_OPTIONS = cp_options("the greedy schedule")
 
 METHODS = {
     m.name: m

@@ -24,15 +24,13 @@ from typing import Any
 import numpy as np
 
 from allocopt.errors import UsageError
-from allocopt.methods.common import MILP_OPTIONS, run_milp, time_left
+from allocopt.methods.common import CP_DEFAULT_MAX_WORKERS, MILP_OPTIONS, cp_options, run_milp, time_left
 from allocopt.models import workflow as model
 from allocopt.models.workflow import WorkflowCpModel, WorkflowData
 from allocopt.registry import Method, Outcome, ProblemSpec, SolveContext, register
 
 #: ``auto`` picks ``cp`` up to this many tasks and ``heft`` beyond.
 AUTO_CP_MAX_TASKS = 200
-#: CP-SAT workers by default: the machine's cores, at most this many.
-CP_DEFAULT_MAX_WORKERS = 8
 
 
 def _heft(d: WorkflowData) -> Any:
@@ -127,12 +125,7 @@ def choose(d: WorkflowData) -> str:
     return "cp" if d.n_tasks <= AUTO_CP_MAX_TASKS else "heft"
 
 
-CP_OPTIONS = {
-    "workers": f"CP-SAT search workers (default: the machine's cores, at most {CP_DEFAULT_MAX_WORKERS})",
-    "hint": "start CP-SAT from the HEFT schedule (default true)",
-    "model": "a CP-SAT model from allocopt.build_cp_model(instance), possibly extended with your own constraints",
-    "solver_options": 'dict of CP-SAT parameters by name, e.g. {"random_seed": 3}',
-}
+CP_OPTIONS = cp_options("the HEFT schedule")
 
 METHODS = {
     m.name: m
