@@ -167,7 +167,7 @@ def _worker_main(conn: Connection) -> None:
 
 
 class _Worker:
-    """One worker process (``python -m allocopt.batch FD``), the socket to it, and the task it runs (if any).
+    """One worker process (``python -m allocopt._worker FD``), the socket to it, and the task it runs (if any).
 
     A fresh interpreter rather than multiprocessing's fork (which copies the driver's engine threads, a deadlock
     risk) or spawn (which re-runs the caller's main script, breaking scripts without a ``__main__`` guard). It
@@ -177,7 +177,7 @@ class _Worker:
     def __init__(self) -> None:
         ours, theirs = socket.socketpair()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "allocopt.batch", str(theirs.fileno())],
+            [sys.executable, "-m", "allocopt._worker", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,  # engines that print would garble the driver's table
@@ -345,7 +345,3 @@ def _ray_results(
             ray.cancel(ref, force=True)
         if started_here:
             ray.shutdown()
-
-
-if __name__ == "__main__":  # a worker process of the process backend
-    _worker_main(Connection(int(sys.argv[1])))
