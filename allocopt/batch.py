@@ -22,6 +22,7 @@ breaks the whole pool and every pending instance with it.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -47,6 +48,8 @@ BACKENDS: tuple[str, ...] = ("process", "ray")
 KILL_AFTER_FACTOR = 2.0
 #: ... plus this many seconds after it started is killed (its result: ``error``).
 KILL_AFTER_GRACE_S = 30.0
+#: Ray colours its tracebacks; a solution file's message is plain text.
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 #: How long the driver tries to reach a Ray cluster's address before it gives up.
 RAY_CONNECT_TIMEOUT_S = 5.0
 
@@ -78,7 +81,8 @@ def solve_many(
     ``instances``: ``Instance`` objects, paths or instance documents (all validated before anything runs; an
     invalid one raises ``InstanceError`` and nothing is solved). ``workers``: worker processes (default: the
     machine's cores) for ``backend="process"``; for ``backend="ray"``, the CPUs of the local Ray started when
-    there is none (``address`` None) and ignored on a cluster. ``address``: a running Ray cluster
+    there is none (``address`` None), and on a cluster the most tasks handed to it at once (default: the
+    cluster's CPUs; a task's kill deadline runs from its hand-over). ``address``: a running Ray cluster
     (``"host:port"``, ``"ray://host:port"`` or ``"auto"``). ``method``, ``solver``, ``time_limit`` and the
     ``options`` are ``solve``'s, the same for every instance.
 
@@ -183,7 +187,7 @@ class _Worker:
             stdout=subprocess.DEVNULL,  # engines that print would garble the driver's table
             start_new_session=True,
             # The driver's import path: problems registered by the caller's own modules unpickle in the worker.
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+            env={**os.environ, "PYTHONPATH": _import_path()},
         )
         theirs.close()
         self.conn = Connection(ours.detach())
@@ -200,6 +204,10 @@ class _Worker:
             self.process.kill()
         self.process.wait()
         self.conn.close()
+
+
+def _import_path() -> str:
+    return os.pathsep.join(p for p in sys.path if p)
 
 
 def _death(code: int | None) -> str:
@@ -290,7 +298,7 @@ def _check_reachable(address: str) -> None:
 def _run_ray(tasks: list[_Task], workers: int | None, address: str | None) -> Iterator[tuple[Instance, Result]]:
     try:
         import ray
-        from ray.exceptions import GetTimeoutError, RayError
+        from ray.exceptions import RayError
     except ImportError:
         raise UsageError('the ray backend needs Ray: pip install "allocopt[ray]"') from None
     if address is not None:
@@ -299,23 +307,39 @@ def _run_ray(tasks: list[_Task], workers: int | None, address: str | None) -> It
     if started_here:
         try:
             if address is None:
-                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
+                ray.init(
+                    num_cpus=workers,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    configure_logging=False,
+                    # Same machine, so the driver's import path is valid: the caller's own problems unpickle.
+                    runtime_env={"env_vars": {"PYTHONPATH": _import_path()}},
+                )
             else:
                 ray.init(address=address, log_to_driver=False, configure_logging=False)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise UsageError(f"cannot start or reach Ray at {address or 'a new local cluster'}: {exc}") from None
-    return _ray_results(ray, RayError, GetTimeoutError, tasks, started_here)
+    return _ray_results(ray, RayError, tasks, workers, started_here)
 
 
 def _ray_results(
-    ray: Any, ray_error: type, timeout_error: type, tasks: list[_Task], started_here: bool
+    ray: Any, ray_error: type, tasks: list[_Task], window: int | None, started_here: bool
 ) -> Iterator[tuple[Instance, Result]]:
+    """Ray tasks, at most ``window`` in flight (default: the cluster's CPUs).
+
+    Ray queues whatever it cannot run yet, so a task handed over too early would spend its kill deadline in
+    the queue; handing over one task per free CPU keeps "handed over" close to "started".
+    """
     remote = ray.remote(num_cpus=1, max_retries=0)(solve_task)
+    if window is None:
+        window = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    pending = deque(tasks)
     refs: dict[Any, tuple[_Task, float]] = {}
     try:
-        for task in tasks:
-            refs[remote.remote(task)] = (task, time.perf_counter())
-        while refs:
+        while pending or refs:
+            while pending and len(refs) < window:
+                task = pending.popleft()
+                refs[remote.remote(task)] = (task, time.perf_counter())
             deadlines = [d for t, s in refs.values() if (d := _kill_deadline(t, s)) is not None]
             timeout = None if not deadlines else max(0.0, min(deadlines) - time.perf_counter())
             ready, _ = ray.wait(list(refs), num_returns=1, timeout=timeout)
@@ -326,19 +350,16 @@ def _ray_results(
                     if deadline is not None and now >= deadline:
                         ray.cancel(ref, force=True)
                         del refs[ref]
-                        yield (
-                            task.instance,
-                            _error(
-                                task, f"still running {now - began:.0f}s after it was submitted: cancelled", now - began
-                            ),
-                        )
+                        message = f"still running {now - began:.0f}s after it was handed to Ray: cancelled"
+                        yield task.instance, _error(task, message, now - began)
                 continue
             ref = ready[0]
             task, began = refs.pop(ref)
             try:
                 result = ray.get(ref)
             except ray_error as exc:  # the worker died, or Ray could not run the task
-                result = _error(task, f"the Ray task failed: {type(exc).__name__}: {exc}".strip(), now - began)
+                words = _ANSI_ESCAPE.sub("", f"{type(exc).__name__}: {exc}").strip()
+                result = _error(task, f"the Ray task failed: {words}", now - began)
             yield task.instance, result
     finally:
         for ref in refs:

@@ -77,7 +77,8 @@ def _parser() -> argparse.ArgumentParser:
         type=_workers,
         default=None,
         metavar="N",
-        help="solve N instances at once in worker processes (with --ray: the CPUs of a local Ray); "
+        help="solve N instances at once in worker processes (with --ray: the CPUs of a local Ray, or the most "
+        "tasks handed to a cluster at once); "
         "default one at a time in this process",
     )
     p.add_argument(

@@ -18,7 +18,8 @@ from allocopt.registry import Check, Method, Outcome, ProblemSpec, SolveContext,
 
 @dataclass(frozen=True)
 class CrashData:
-    """``behaviour``: ``ok`` (answer ``value``), ``die`` (SIGKILL itself, as an engine segfault would) or ``hang``."""
+    """``behaviour``: ``ok`` (answer ``value``), ``die`` (SIGKILL itself, as an engine segfault would), ``hang``,
+    or ``sleep`` (answer ``value`` after ``value`` seconds, a slow but well-behaved solve)."""
 
     behaviour: str
     value: int
@@ -37,6 +38,8 @@ def _run(d: CrashData, ctx: SolveContext) -> Outcome:
         os.kill(os.getpid(), signal.SIGKILL)
     if d.behaviour == "hang":
         time.sleep(3600)
+    if d.behaviour == "sleep":
+        time.sleep(d.value)
     return Outcome("solved", {"value": d.value}, float(d.value), float(d.value))
 
 
@@ -47,7 +50,7 @@ SPEC = ProblemSpec(
     to_data=lambda d: {"behaviour": d.behaviour, "value": d.value},
     check=_check,
     build_model=lambda d: None,
-    methods={"run": Method("run", _run, "answer, die or hang", True)},
+    methods={"run": Method("run", _run, "answer, die, hang or sleep", True)},
     choose=lambda d: "run",
     describe=lambda d: f"crash test ({d.behaviour})",
 )

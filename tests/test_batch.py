@@ -68,6 +68,21 @@ def test_ray_gives_the_serial_answers(serial) -> None:
         assert _essence(r) == _essence(serial[name]), name
 
 
+def test_ray_tasks_waiting_for_a_cpu_do_not_spend_their_kill_deadline(crash_problem, monkeypatch) -> None:
+    """Eight 2-second solves on 2 CPUs take 8 s; each may run 1 + 6 s from when it is handed to Ray.
+
+    Handing Ray the whole batch at once would cancel the last ones while they still wait in its queue.
+    """
+    pytest.importorskip("ray", reason="Ray is part of the test extra")
+    monkeypatch.setattr(batch, "KILL_AFTER_FACTOR", 1.0)
+    monkeypatch.setattr(batch, "KILL_AFTER_GRACE_S", 6.0)
+    slow = [_crash_instance(crash_problem, f"slow-{k}", "sleep", 2) for k in range(8)]
+    results = {inst.name: r for inst, r in solve_many(slow, time_limit=1, workers=2, backend="ray")}
+    assert sorted(results) == sorted(i.name for i in slow)
+    for name, r in results.items():
+        assert (r.status, r.objective, r.verified) == ("optimal", 2, True), (name, r.message)
+
+
 def test_a_worker_that_dies_ends_its_instance_as_error_and_the_rest_are_solved(crash_problem) -> None:
     batch_ = [_crash_instance(crash_problem, f"ok-{k}", "ok", k) for k in range(3)]
     batch_.insert(1, _crash_instance(crash_problem, "dies", "die"))
