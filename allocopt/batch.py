@@ -325,14 +325,16 @@ def _run_ray(tasks: list[_Task], workers: int | None, address: str | None) -> It
 def _ray_results(
     ray: Any, ray_error: type, tasks: list[_Task], window: int | None, started_here: bool
 ) -> Iterator[tuple[Instance, Result]]:
-    """Ray tasks, at most ``window`` in flight (default: the cluster's CPUs).
+    """Ray tasks, at most ``window`` in flight (default: the cluster's CPUs when tasks have a time limit).
 
     Ray queues whatever it cannot run yet, so a task handed over too early would spend its kill deadline in
-    the queue; handing over one task per free CPU keeps "handed over" close to "started".
+    the queue; handing over one task per free CPU keeps "handed over" close to "started". Without a time
+    limit there is no deadline, and handing over everything at once saves a driver round trip per task.
     """
     remote = ray.remote(num_cpus=1, max_retries=0)(solve_task)
     if window is None:
-        window = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        has_deadline = any(t.time_limit is not None for t in tasks)
+        window = max(1, int(ray.cluster_resources().get("CPU", 1))) if has_deadline else len(tasks)
     pending = deque(tasks)
     refs: dict[Any, tuple[_Task, float]] = {}
     try:

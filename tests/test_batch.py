@@ -83,11 +83,15 @@ def test_ray_tasks_waiting_for_a_cpu_do_not_spend_their_kill_deadline(crash_prob
         assert (r.status, r.objective, r.verified) == ("optimal", 2, True), (name, r.message)
 
 
-def test_a_worker_that_dies_ends_its_instance_as_error_and_the_rest_are_solved(crash_problem) -> None:
+@pytest.mark.parametrize("backend", ["process", "ray"])
+def test_a_worker_that_dies_ends_its_instance_as_error_and_the_rest_are_solved(crash_problem, backend) -> None:
+    if backend == "ray":
+        pytest.importorskip("ray", reason="Ray is part of the test extra")
     batch_ = [_crash_instance(crash_problem, f"ok-{k}", "ok", k) for k in range(3)]
     batch_.insert(1, _crash_instance(crash_problem, "dies", "die"))
-    results = {inst.name: r for inst, r in solve_many(batch_, workers=2)}
-    assert results["dies"].status == "error" and "SIGKILL" in results["dies"].message
+    results = {inst.name: r for inst, r in solve_many(batch_, workers=2, backend=backend)}
+    died = results["dies"]
+    assert died.status == "error" and ("SIGKILL" in died.message or "the Ray task failed" in died.message)
     for k in range(3):
         ok = results[f"ok-{k}"]
         assert ok.status == "optimal" and ok.verified and ok.objective == k
