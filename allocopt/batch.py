@@ -21,6 +21,7 @@ breaks the whole pool and every pending instance with it.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import signal
@@ -40,7 +41,7 @@ from allocopt.envelope import Instance, instance_from_dict, load
 from allocopt.errors import AllocoptError, UsageError
 from allocopt.result import Result
 
-__all__ = ["BACKENDS", "KILL_AFTER_FACTOR", "KILL_AFTER_GRACE_S", "solve_many"]
+__all__ = ["BACKENDS", "KILL_AFTER_FACTOR", "KILL_AFTER_GRACE_S", "solve_many", "warm_up"]
 
 Backend = Literal["process", "ray"]
 BACKENDS: tuple[str, ...] = ("process", "ray")
@@ -50,6 +51,8 @@ KILL_AFTER_FACTOR = 2.0
 KILL_AFTER_GRACE_S = 30.0
 #: Ray colours its tracebacks; a solution file's message is plain text.
 _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+#: Ray started by ``warm_up``: the next Ray batch shuts it down when it ends.
+_ray_started_by_warm_up = False
 #: How long the driver tries to reach a Ray cluster's address before it gives up.
 RAY_CONNECT_TIMEOUT_S = 5.0
 
@@ -89,14 +92,9 @@ def solve_many(
     Raises ``UsageError`` for bad settings (``workers`` < 1, an unknown backend, a method that does not apply
     to some instance, an unreachable Ray address, Ray not installed) before any instance runs.
     """
-    if backend not in BACKENDS:
-        raise UsageError(f"unknown backend {backend!r}; backends: {', '.join(BACKENDS)}")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise UsageError(f"workers must be a whole number >= 1, got {workers!r}")
+    _check_settings(workers, backend, address)
     if time_limit is not None and time_limit <= 0:
         raise UsageError(f"time limit must be positive, got {time_limit}")
-    if address is not None and backend != "ray":
-        raise UsageError("an address is for the ray backend (backend='ray')")
     batch = [_as_instance(x) for x in instances]
     if method != "auto":
         for inst in batch:
@@ -110,6 +108,42 @@ def solve_many(
     if backend == "ray":
         return _run_ray(tasks, workers, address)
     return _run_processes(tasks, min(workers or os.cpu_count() or 1, len(tasks)))
+
+
+def warm_up(workers: int | None = None, backend: Backend = "process", address: str | None = None) -> None:
+    """Start the next ``solve_many``'s workers now, so that their start-up overlaps the caller's own work.
+
+    Worker processes (or Ray, and its workers' imports of the library) take a few seconds to start; the
+    command line calls this before it reads and validates the instance files. Same settings as
+    ``solve_many``'s (and the same ``UsageError`` for bad ones). The next process batch takes the workers it
+    needs and stops the rest; workers no batch took stop when the interpreter exits.
+    """
+    global _ray_started_by_warm_up
+    _check_settings(workers, backend, address)
+    if backend == "ray":
+        ray, _ = _import_ray()
+        if _start_ray(ray, workers, address):
+            _ray_started_by_warm_up = True
+            cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+            importer = ray.remote(num_cpus=1)(_import_problems)
+            for _ in range(min(workers or cpus, cpus)):
+                importer.remote()
+        return
+    while len(_warm) < (workers or os.cpu_count() or 1):
+        _warm.append(_Worker())
+
+
+def _check_settings(workers: int | None, backend: str, address: str | None) -> None:
+    if backend not in BACKENDS:
+        raise UsageError(f"unknown backend {backend!r}; backends: {', '.join(BACKENDS)}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise UsageError(f"workers must be a whole number >= 1, got {workers!r}")
+    if address is not None and backend != "ray":
+        raise UsageError("an address is for the ray backend (backend='ray')")
+
+
+def _import_problems() -> None:
+    import allocopt.methods  # noqa: F401  (a Ray worker's first task pays for this import otherwise)
 
 
 def _as_instance(x: Instance | Mapping[str, Any] | str | Path) -> Instance:
@@ -206,6 +240,18 @@ class _Worker:
         self.conn.close()
 
 
+#: Workers started ahead of the batch by ``warm_up``, taken by the next process batch.
+_warm: list[_Worker] = []
+
+
+def _stop_warm_workers() -> None:
+    while _warm:
+        _warm.pop().kill()
+
+
+atexit.register(_stop_warm_workers)
+
+
 def _import_path() -> str:
     return os.pathsep.join(p for p in sys.path if p)
 
@@ -223,7 +269,14 @@ def _run_processes(tasks: list[_Task], n_workers: int) -> Iterator[tuple[Instanc
     pending = deque(tasks)
     pool: list[_Worker] = []
     try:
-        pool = [_Worker() for _ in range(n_workers)]
+        while _warm and len(pool) < n_workers:
+            worker = _warm.pop()
+            if worker.process.poll() is None:
+                pool.append(worker)
+            else:
+                worker.kill()
+        _stop_warm_workers()  # more were started than this batch has instances
+        pool += [_Worker() for _ in range(n_workers - len(pool))]
         for worker in pool:
             if pending:
                 worker.give(pending.popleft())
@@ -296,30 +349,43 @@ def _check_reachable(address: str) -> None:
 
 
 def _run_ray(tasks: list[_Task], workers: int | None, address: str | None) -> Iterator[tuple[Instance, Result]]:
+    global _ray_started_by_warm_up
+    ray, ray_error = _import_ray()
+    started_here = _start_ray(ray, workers, address) or _ray_started_by_warm_up
+    _ray_started_by_warm_up = False
+    return _ray_results(ray, ray_error, tasks, workers, started_here)
+
+
+def _import_ray() -> tuple[Any, type]:
     try:
         import ray
         from ray.exceptions import RayError
     except ImportError:
         raise UsageError('the ray backend needs Ray: pip install "allocopt[ray]"') from None
+    return ray, RayError
+
+
+def _start_ray(ray: Any, workers: int | None, address: str | None) -> bool:
+    """Connect to the cluster at ``address`` or start a local Ray, unless Ray is running; True if started."""
     if address is not None:
         _check_reachable(address)
-    started_here = not ray.is_initialized()
-    if started_here:
-        try:
-            if address is None:
-                ray.init(
-                    num_cpus=workers,
-                    include_dashboard=False,
-                    log_to_driver=False,
-                    configure_logging=False,
-                    # Same machine, so the driver's import path is valid: the caller's own problems unpickle.
-                    runtime_env={"env_vars": {"PYTHONPATH": _import_path()}},
-                )
-            else:
-                ray.init(address=address, log_to_driver=False, configure_logging=False)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise UsageError(f"cannot start or reach Ray at {address or 'a new local cluster'}: {exc}") from None
-    return _ray_results(ray, RayError, tasks, workers, started_here)
+    if ray.is_initialized():
+        return False
+    try:
+        if address is None:
+            ray.init(
+                num_cpus=workers,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+                # Same machine, so the driver's import path is valid: the caller's own problems unpickle.
+                runtime_env={"env_vars": {"PYTHONPATH": _import_path()}},
+            )
+        else:
+            ray.init(address=address, log_to_driver=False, configure_logging=False)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise UsageError(f"cannot start or reach Ray at {address or 'a new local cluster'}: {exc}") from None
+    return True
 
 
 def _ray_results(
@@ -337,23 +403,30 @@ def _ray_results(
         window = max(1, int(ray.cluster_resources().get("CPU", 1))) if has_deadline else len(tasks)
     pending = deque(tasks)
     refs: dict[Any, tuple[_Task, float]] = {}
+
+    def hand_over() -> None:  # before each yield: the CPUs stay busy while the caller handles a result
+        while pending and len(refs) < window:
+            task = pending.popleft()
+            refs[remote.remote(task)] = (task, time.perf_counter())
+
     try:
-        while pending or refs:
-            while pending and len(refs) < window:
-                task = pending.popleft()
-                refs[remote.remote(task)] = (task, time.perf_counter())
+        hand_over()
+        while refs:
             deadlines = [d for t, s in refs.values() if (d := _kill_deadline(t, s)) is not None]
             timeout = None if not deadlines else max(0.0, min(deadlines) - time.perf_counter())
             ready, _ = ray.wait(list(refs), num_returns=1, timeout=timeout)
             now = time.perf_counter()
             if not ready:
+                expired = []
                 for ref, (task, began) in list(refs.items()):
                     deadline = _kill_deadline(task, began)
                     if deadline is not None and now >= deadline:
                         ray.cancel(ref, force=True)
                         del refs[ref]
                         message = f"still running {now - began:.0f}s after it was handed to Ray: cancelled"
-                        yield task.instance, _error(task, message, now - began)
+                        expired.append((task.instance, _error(task, message, now - began)))
+                hand_over()
+                yield from expired
                 continue
             ref = ready[0]
             task, began = refs.pop(ref)
@@ -362,6 +435,7 @@ def _ray_results(
             except ray_error as exc:  # the worker died, or Ray could not run the task
                 words = _ANSI_ESCAPE.sub("", f"{type(exc).__name__}: {exc}").strip()
                 result = _error(task, f"the Ray task failed: {words}", now - began)
+            hand_over()
             yield task.instance, result
     finally:
         for ref in refs:

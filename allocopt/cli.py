@@ -265,6 +265,11 @@ def _solve(args: argparse.Namespace) -> int:
         raise UsageError(f"--time-limit: time limit must be positive, got {args.time_limit}")
     if args.summary is not None:
         _check_summary_path(args.summary, files)
+    if args.workers is not None or args.ray is not None:
+        from allocopt.batch import warm_up
+
+        # The workers (or Ray) start up while this process reads the files below.
+        warm_up(args.workers, "ray" if args.ray is not None else "process", _ray_address(args))
     # Everything that can be wrong with the inputs is found before anything is written.
     instances: list[Instance] = []
     errors: list[str] = []
@@ -351,7 +356,7 @@ def _results(
         time_limit=args.time_limit,
         workers=args.workers,
         backend="ray" if args.ray is not None else "process",
-        address=None if args.ray in (None, "local") else args.ray,
+        address=_ray_address(args),
         **options,
     )
     try:
@@ -359,6 +364,10 @@ def _results(
             yield key_of[id(inst)], result
     finally:
         batch.close()  # on Ctrl-C too: the workers stop before the command returns
+
+
+def _ray_address(args: argparse.Namespace) -> str | None:
+    return None if args.ray in (None, "local") else args.ray
 
 
 def _solved_before(file: Path, target: Path, inst: Instance) -> Result | None:

@@ -148,3 +148,38 @@ def test_an_invalid_instance_document_is_refused_before_anything_runs() -> None:
 
 def test_an_empty_batch_yields_nothing() -> None:
     assert list(solve_many([])) == []
+
+
+def test_warmed_up_workers_solve_the_next_batch_and_spares_stop() -> None:
+    batch.warm_up(workers=3)
+    warmed = [w.process for w in batch._warm]
+    assert len(warmed) == 3
+    got = {inst.name: r for inst, r in solve_many(MIXED[:2], time_limit=20, workers=2)}
+    assert {name: r.objective for name, r in got.items()} == {
+        r.instance: r.objective for r in (allocopt.solve(f, time_limit=20) for f in MIXED[:2])
+    }
+    assert batch._warm == [] and all(p.poll() is not None for p in warmed)  # two used, one spare: all stopped
+
+
+def test_a_warmed_up_local_ray_is_shut_down_by_the_batch() -> None:
+    ray = pytest.importorskip("ray", reason="Ray is part of the test extra")
+    batch.warm_up(workers=2, backend="ray")
+    assert ray.is_initialized()
+    got = [r for _, r in solve_many(MIXED[:2], time_limit=20, workers=2, backend="ray")]
+    assert [r.status for r in got] == ["optimal", "optimal"] and all(r.verified for r in got)
+    assert not ray.is_initialized()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"workers": 0}, "workers must be a whole number >= 1"),
+        ({"backend": "threads"}, "unknown backend"),
+        ({"backend": "ray", "address": "127.0.0.1:1"}, "cannot reach a Ray cluster at 127.0.0.1:1"),
+        ({"address": "127.0.0.1:6379"}, "address is for the ray backend"),
+    ],
+)
+def test_warm_up_refuses_what_solve_many_refuses(kwargs, words) -> None:
+    with pytest.raises(UsageError, match=words):
+        batch.warm_up(**kwargs)
+    assert batch._warm == []
