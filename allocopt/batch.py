@@ -15,24 +15,21 @@ Isolation. One instance cannot take the batch down:
   ones that hang);
 - stopping the iteration (Ctrl-C in the driver, or closing the generator) kills every worker at once.
 
-The process backend is a small pool of its own rather than ``concurrent.futures``: there, one dead worker
-breaks the whole pool and every pending instance with it.
+The process backend drives ``allocopt.workers``' processes itself (for the kill deadlines) rather than
+``concurrent.futures``' process pool: there, one dead worker breaks the whole pool and every pending instance
+with it.
 """
 
 from __future__ import annotations
 
-import atexit
 import os
 import re
-import signal
 import socket
-import subprocess
-import sys
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,6 +37,7 @@ from allocopt.api import solve
 from allocopt.envelope import Instance, instance_from_dict, load
 from allocopt.errors import AllocoptError, UsageError
 from allocopt.result import Result
+from allocopt.workers import Worker, death, import_path, start_warm, take_warm
 
 __all__ = ["BACKENDS", "KILL_AFTER_FACTOR", "KILL_AFTER_GRACE_S", "solve_many", "warm_up"]
 
@@ -67,6 +65,9 @@ class _Task:
     solver: str | None
     time_limit: float | None
     options: Mapping[str, Any]
+
+    def __call__(self) -> Result:  # what a worker process runs
+        return solve_task(self)
 
 
 def solve_many(
@@ -129,8 +130,7 @@ def warm_up(workers: int | None = None, backend: Backend = "process", address: s
             for _ in range(min(workers or cpus, cpus)):
                 importer.remote()
         return
-    while len(_warm) < (workers or os.cpu_count() or 1):
-        _warm.append(_Worker())
+    start_warm(workers or os.cpu_count() or 1)
 
 
 def _check_settings(workers: int | None, backend: str, address: str | None) -> None:
@@ -189,113 +189,31 @@ def _kill_deadline(task: _Task, started: float) -> float | None:
 
 
 # ------------------------------------------------------------------------------------ process backend
-def _worker_main(conn: Connection) -> None:
-    """A worker process: solve tasks from the driver until it sends None or goes away."""
-    import allocopt.methods  # noqa: F401  (every problem registered before the first task's clock starts)
-
-    while True:
-        try:
-            task = conn.recv()
-        except (EOFError, OSError):
-            return
-        if task is None:
-            return
-        conn.send(("started", None))  # the driver's kill clock starts now, not while this interpreter started
-        conn.send(("done", solve_task(task)))
-
-
-class _Worker:
-    """One worker process (``python -m allocopt._worker FD``), the socket to it, and the task it runs (if any).
-
-    A fresh interpreter rather than multiprocessing's fork (which copies the driver's engine threads, a deadlock
-    risk) or spawn (which re-runs the caller's main script, breaking scripts without a ``__main__`` guard). It
-    runs in its own session, so Ctrl-C at the terminal reaches the driver only, and the driver decides.
-    """
-
-    def __init__(self) -> None:
-        ours, theirs = socket.socketpair()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "allocopt._worker", str(theirs.fileno())],
-            pass_fds=(theirs.fileno(),),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,  # engines that print would garble the driver's table
-            start_new_session=True,
-            # The driver's import path: problems registered by the caller's own modules unpickle in the worker.
-            env={**os.environ, "PYTHONPATH": _import_path()},
-        )
-        theirs.close()
-        self.conn = Connection(ours.detach())
-        self.task: _Task | None = None
-        self.started: float | None = None  # when the worker began the task (None: not yet)
-        self.given = 0.0
-
-    def give(self, task: _Task) -> None:
-        self.task, self.started, self.given = task, None, time.perf_counter()
-        self.conn.send(task)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        self.conn.close()
-
-
-#: Workers started ahead of the batch by ``warm_up``, taken by the next process batch.
-_warm: list[_Worker] = []
-
-
-def _stop_warm_workers() -> None:
-    while _warm:
-        _warm.pop().kill()
-
-
-atexit.register(_stop_warm_workers)
-
-
-def _import_path() -> str:
-    return os.pathsep.join(p for p in sys.path if p)
-
-
-def _death(code: int | None) -> str:
-    if code is not None and code < 0:
-        try:
-            return f"killed by signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exited with code {code}"
-
-
 def _run_processes(tasks: list[_Task], n_workers: int) -> Iterator[tuple[Instance, Result]]:
     pending = deque(tasks)
-    pool: list[_Worker] = []
+    pool: list[Worker] = []
     try:
-        while _warm and len(pool) < n_workers:
-            worker = _warm.pop()
-            if worker.process.poll() is None:
-                pool.append(worker)
-            else:
-                worker.kill()
-        _stop_warm_workers()  # more were started than this batch has instances
-        pool += [_Worker() for _ in range(n_workers - len(pool))]
+        pool = take_warm(n_workers)
+        pool += [Worker() for _ in range(n_workers - len(pool))]
         for worker in pool:
             if pending:
                 worker.give(pending.popleft())
-        while any(w.task is not None for w in pool):
-            busy = [w for w in pool if w.task is not None]
+        while any(w.job is not None for w in pool):
+            busy = [w for w in pool if w.job is not None]
             ready = set(wait([w.conn for w in busy], timeout=_wait_time(busy)))
             for k, worker in enumerate(pool):
-                task = worker.task
+                task = worker.job
                 if task is None:
                     continue
                 outcome = _collect(worker, task, ready)
                 if outcome is None:
                     continue
                 result, lost = outcome
-                worker.task = None
+                worker.job = None
                 if lost:  # dead or killed: a fresh worker takes its place while there is work left
                     worker.kill()
                     if pending:
-                        worker = pool[k] = _Worker()
+                        worker = pool[k] = Worker()
                 if pending and worker.process.poll() is None:
                     worker.give(pending.popleft())
                 yield task.instance, result
@@ -304,7 +222,7 @@ def _run_processes(tasks: list[_Task], n_workers: int) -> Iterator[tuple[Instanc
             worker.kill()
 
 
-def _collect(worker: _Worker, task: _Task, ready: set[Any]) -> tuple[Result, bool] | None:
+def _collect(worker: Worker, task: _Task, ready: set[Any]) -> tuple[Result, bool] | None:
     """The finished task's result and whether its worker is lost (dead, or killed past the deadline), or None."""
     if worker.conn in ready:
         try:
@@ -312,9 +230,11 @@ def _collect(worker: _Worker, task: _Task, ready: set[Any]) -> tuple[Result, boo
                 kind, payload = worker.conn.recv()
                 if kind == "done":
                     return payload, False
+                if kind == "raised":  # solve_task answers every failure with a result; this is a worker fault
+                    return _error(task, f"{type(payload).__name__}: {payload}"), False
                 worker.started = time.perf_counter()
         except (EOFError, OSError):  # the socket closed: the process died
-            why = f"the worker process solving it {_death(worker.process.wait())}"
+            why = f"the worker process solving it {death(worker.process.wait())}"
             return _error(task, why, time.perf_counter() - (worker.started or worker.given)), True
     now = time.perf_counter()
     deadline = None if worker.started is None else _kill_deadline(task, worker.started)
@@ -324,11 +244,11 @@ def _collect(worker: _Worker, task: _Task, ready: set[Any]) -> tuple[Result, boo
     return _error(task, f"{why}: killed", now - worker.started), True
 
 
-def _wait_time(busy: list[_Worker]) -> float | None:
+def _wait_time(busy: list[Worker]) -> float | None:
     deadlines = [
         d
         for w in busy
-        if w.task is not None and w.started is not None and (d := _kill_deadline(w.task, w.started)) is not None
+        if w.job is not None and w.started is not None and (d := _kill_deadline(w.job, w.started)) is not None
     ]
     return None if not deadlines else max(0.0, min(deadlines) - time.perf_counter())
 
@@ -379,7 +299,7 @@ def _start_ray(ray: Any, workers: int | None, address: str | None) -> bool:
                 log_to_driver=False,
                 configure_logging=False,
                 # Same machine, so the driver's import path is valid: the caller's own problems unpickle.
-                runtime_env={"env_vars": {"PYTHONPATH": _import_path()}},
+                runtime_env={"env_vars": {"PYTHONPATH": import_path()}},
             )
         else:
             ray.init(address=address, log_to_driver=False, configure_logging=False)

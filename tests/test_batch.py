@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import allocopt
-from allocopt import batch
+from allocopt import batch, workers
 from allocopt.batch import solve_many
 from allocopt.envelope import Instance
 from allocopt.errors import UsageError
@@ -69,18 +69,18 @@ def test_ray_gives_the_serial_answers(serial) -> None:
 
 
 def test_ray_tasks_waiting_for_a_cpu_do_not_spend_their_kill_deadline(crash_problem, monkeypatch) -> None:
-    """Eight 2-second solves on 2 CPUs take 8 s; each may run 1 + 6 s from when it is handed to Ray.
+    """Sixteen 1-second solves on 2 CPUs take 8 s; each may run 1 + 6 s from when it is handed to Ray.
 
     Handing Ray the whole batch at once would cancel the last ones while they still wait in its queue.
     """
     pytest.importorskip("ray", reason="Ray is part of the test extra")
     monkeypatch.setattr(batch, "KILL_AFTER_FACTOR", 1.0)
     monkeypatch.setattr(batch, "KILL_AFTER_GRACE_S", 6.0)
-    slow = [_crash_instance(crash_problem, f"slow-{k}", "sleep", 2) for k in range(8)]
+    slow = [_crash_instance(crash_problem, f"slow-{k}", "sleep", 1) for k in range(16)]
     results = {inst.name: r for inst, r in solve_many(slow, time_limit=1, workers=2, backend="ray")}
     assert sorted(results) == sorted(i.name for i in slow)
     for name, r in results.items():
-        assert (r.status, r.objective, r.verified) == ("optimal", 2, True), (name, r.message)
+        assert (r.status, r.objective, r.verified) == ("optimal", 1, True), (name, r.message)
 
 
 @pytest.mark.parametrize("backend", ["process", "ray"])
@@ -152,13 +152,13 @@ def test_an_empty_batch_yields_nothing() -> None:
 
 def test_warmed_up_workers_solve_the_next_batch_and_spares_stop() -> None:
     batch.warm_up(workers=3)
-    warmed = [w.process for w in batch._warm]
+    warmed = [w.process for w in workers._warm]
     assert len(warmed) == 3
     got = {inst.name: r for inst, r in solve_many(MIXED[:2], time_limit=20, workers=2)}
     assert {name: r.objective for name, r in got.items()} == {
         r.instance: r.objective for r in (allocopt.solve(f, time_limit=20) for f in MIXED[:2])
     }
-    assert batch._warm == [] and all(p.poll() is not None for p in warmed)  # two used, one spare: all stopped
+    assert workers._warm == [] and all(p.poll() is not None for p in warmed)  # two used, one spare: all stopped
 
 
 def test_a_warmed_up_local_ray_is_shut_down_by_the_batch() -> None:
@@ -182,4 +182,4 @@ def test_a_warmed_up_local_ray_is_shut_down_by_the_batch() -> None:
 def test_warm_up_refuses_what_solve_many_refuses(kwargs, words) -> None:
     with pytest.raises(UsageError, match=words):
         batch.warm_up(**kwargs)
-    assert batch._warm == []
+    assert workers._warm == []

@@ -14,16 +14,17 @@ pays at least its bundle's reserve :math:`r(S_i)` and at most :math:`p_i`.
 
 Each re-solve starts from that allocation (a strong incumbent: often optimal already, and then only the bound
 has to come down). Re-solves are independent: :func:`resolve_without` is a pure function of (arrays, bidder,
-start, time limit), run one after another, or in a process pool (``workers``), or on any executor with a
-``submit`` method (a Ray cluster's, later). VCG is only truthful when every solve is exact: a re-solve that
-ends without proof leaves the payment within an interval, reported as such.
+start, time limit), run one after another, or in worker processes (``workers``: an
+``allocopt.workers.WorkerPool``, solve_many's workers), or on any executor with a ``submit`` method. VCG is
+only truthful when every solve is exact: a re-solve that ends without proof leaves the payment within an
+interval, reported as such.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -117,10 +118,11 @@ def vcg_payments(
         return win & (a.bidder != i)
 
     if executor is None and workers > 1 and winners.size > 1:
-        import multiprocessing
+        from allocopt.workers import WorkerPool
 
-        # spawn, not fork: the parent may hold solver threads, which fork does not copy safely.
-        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        # Fresh interpreters (not fork, which copies solver threads unsafely; not spawn, which re-runs the
+        # caller's script), the same workers as solve_many's.
+        with WorkerPool(min(workers, winners.size)) as pool:
             results = _run_pooled(pool, a, winners, starts, remaining, solver, threads, workers, progress)
     elif executor is not None:
         results = _run_pooled(executor, a, winners, starts, remaining, solver, threads, workers, progress)

@@ -44,7 +44,14 @@ ROOT = Path(__file__).resolve().parents[2]
 log = logging.getLogger("mkdocs.plugins.allocopt_docs")
 
 #: Modules of the API reference besides those that ``allocopt.__all__`` re-exports from, in nav order.
-REFERENCE_MODULES = ("allocopt.api", "allocopt.envelope", "allocopt.result", "allocopt.registry", "allocopt.plot")
+REFERENCE_MODULES = (
+    "allocopt.api",
+    "allocopt.envelope",
+    "allocopt.result",
+    "allocopt.registry",
+    "allocopt.plot",
+    "allocopt.workers",
+)
 #: An example instance is shown on a problem's page when its file is at most this large.
 EXAMPLE_MAX_BYTES = 1500
 #: Column width for argparse's help text (it reads COLUMNS), so that the CLI page does not depend on the terminal.
