@@ -224,13 +224,17 @@ class WorkerPool(Executor):
                 future, call = item
                 if not future.set_running_or_notify_cancel():
                     continue
-                kind, payload = worker.run(call)
+                try:
+                    kind, payload = worker.run(call)
+                except Exception as exc:  # the answer did not unpickle here: the stream's state is unknown
+                    kind, payload = "lost", exc
                 if kind == "done":
                     future.set_result(payload)
-                elif kind == "raised":
-                    future.set_exception(payload)
-                else:
+                elif kind == "died":
                     future.set_exception(WorkerDied(f"the worker process running {_name(call.fn)} {payload}"))
+                else:
+                    future.set_exception(payload)
+                if kind in ("died", "lost"):  # a fresh worker for the next job
                     worker.kill()
                     worker = Worker()
         finally:
