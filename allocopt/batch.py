@@ -214,7 +214,7 @@ def _run_processes(tasks: list[_Task], n_workers: int) -> Iterator[tuple[Instanc
                     worker.kill()
                     if pending:
                         worker = pool[k] = Worker()
-                if pending and worker.process.poll() is None:
+                if pending and worker.alive():
                     worker.give(pending.popleft())
                 yield task.instance, result
     finally:
