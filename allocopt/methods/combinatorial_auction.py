@@ -252,7 +252,8 @@ METHODS = {
             {
                 **MILP_OPTIONS,
                 "payments": PAYMENTS_OPTION + "vcg (Clarke pivot; needs solver highs or cpsat)",
-                "workers": "VCG re-solves run at once in this many worker processes (default 1: one after another)",
+                "workers": "VCG re-solves run at once in this many worker processes (default 1: one after "
+                "another; starting the workers takes seconds, so it pays when the re-solves take longer)",
                 "threads": "CP-SAT workers per solve (default 2); HiGHS ignores it",
             },
         ),
