@@ -92,3 +92,38 @@ def test_user_extended_model_is_solved_decoded_and_checked() -> None:
 def test_status_tables_cover_every_termination_code() -> None:
     assert set(TerminationCondition) <= set(milp._CONTRIB_TABLE)
     assert set(LegacyTC) <= set(milp._LEGACY_TABLE)
+
+
+def _all_zero_model(rhs: float) -> pyo.ConcreteModel:
+    """Variables that appear only with coefficient 0: the solver is handed an empty model."""
+    m = pyo.ConcreteModel()
+    m.x = pyo.Var([0, 1], domain=pyo.Binary)
+    m.y = pyo.Var(bounds=(2.5, 7), domain=pyo.Integers)
+    m.objective = pyo.Objective(expr=0 * m.x[0] + 0 * m.y + 4, sense=pyo.maximize)
+    m.limit = pyo.Constraint(expr=0 * m.x[1] <= rhs)
+    return m
+
+
+def test_a_model_whose_variables_all_have_zero_coefficients_is_solved_by_evaluation() -> None:
+    m = _all_zero_model(0)
+    run = milp.solve_model(m, "highs")
+    assert (run.status, run.objective, run.bound) == ("solved", 4.0, 4.0)
+    assert (m.x[0].value, m.x[1].value, m.y.value) == (0, 0, 3)  # each variable's domain value nearest 0
+    assert milp.solve_model(_all_zero_model(-1), "highs").status == "infeasible"
+    bad = milp._evaluate_constant_model(_all_zero_model(-1), "highs")  # when a solver answers "unknown" to it
+    assert bad is not None and bad.status == "infeasible" and "limit" in bad.message
+    counted = pyo.ConcreteModel()
+    counted.x = pyo.Var(domain=pyo.Binary)
+    counted.o = pyo.Objective(expr=counted.x, sense=pyo.maximize)
+    assert milp._evaluate_constant_model(counted, "highs") is None  # a variable that counts: not constant
+
+
+@pytest.mark.parametrize("problem", ["knapsack", "bounded", "choice"])
+def test_items_worth_nothing_and_weighing_nothing_found_by_hypothesis(problem: str) -> None:
+    data = {"values": [0], "weights": [0], "capacity": 0}
+    if problem == "bounded":
+        data["copies"] = [3]
+    if problem == "choice":
+        data["groups"] = [0]
+    r = allocopt.solve(allocopt.instance_from_dict(instance_doc("knapsack", data)), method="milp")
+    assert (r.status, r.objective, r.verified) == ("optimal", 0.0, True)

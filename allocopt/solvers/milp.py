@@ -140,11 +140,54 @@ def solve_model(
     if solver in CONTRIB_SOLVERS:
         if not _contrib(solver).available():
             raise UsageError(f"solver {solver!r} is not installed; available: {', '.join(available_solvers())}")
-        return _solve_contrib(model, solver, time_limit, mip_gap, solver_options or {})
-    legacy = pyo.SolverFactory(solver)
-    if legacy is None or not legacy.available(exception_flag=False):
-        raise UsageError(f"solver {solver!r} is not installed; available: {', '.join(available_solvers())}")
-    return _solve_legacy(model, solver, legacy, time_limit, mip_gap, solver_options or {})
+        run = _solve_contrib(model, solver, time_limit, mip_gap, solver_options or {})
+    else:
+        legacy = pyo.SolverFactory(solver)
+        if legacy is None or not legacy.available(exception_flag=False):
+            raise UsageError(f"solver {solver!r} is not installed; available: {', '.join(available_solvers())}")
+        run = _solve_legacy(model, solver, legacy, time_limit, mip_gap, solver_options or {})
+    if run.status in ("error", "no_solution") and run.objective is None:
+        # Variables whose every coefficient is zero are left out of what the solver sees, and HiGHS answers
+        # "unknown" to the empty model that may remain (an instance whose items are all worth 0 and weigh 0).
+        return _evaluate_constant_model(model, solver) or run
+    return run
+
+
+def _evaluate_constant_model(model: pyo.ConcreteModel, solver: str) -> MilpRun | None:
+    """Solve by evaluation a model in which no variable has a nonzero coefficient; None for any other model.
+
+    Every variable takes the value of its domain nearest 0 (any value is optimal); the constraints are then
+    constants, satisfied or not (infeasible).
+    """
+    from pyomo.repn import generate_standard_repn
+
+    objectives = list(model.component_data_objects(pyo.Objective, active=True))
+    constraints = list(model.component_data_objects(pyo.Constraint, active=True))
+    expressions = [o.expr for o in objectives] + [c.body for c in constraints]
+    if not all(generate_standard_repn(e, compute_values=True).is_constant() for e in expressions):
+        return None
+    for var in model.component_data_objects(pyo.Var, active=True):
+        if not var.fixed:
+            var.set_value(_nearest_zero(var), skip_validation=True)
+    for con in constraints:
+        body = pyo.value(con.body)
+        lower, upper = pyo.value(con.lower), pyo.value(con.upper)
+        tol = 1e-9 * max(1.0, abs(body))
+        if (lower is not None and body < lower - tol) or (upper is not None and body > upper + tol):
+            message = f"constraint {con.name} has no variable left and does not hold ({lower} <= {body} <= {upper})"
+            return MilpRun("infeasible", None, None, solver, "emptyModel", message)
+    value = _finite(pyo.value(objectives[0].expr)) if objectives else 0.0
+    return MilpRun("solved", value, value, solver, "emptyModel")
+
+
+def _nearest_zero(var: Any) -> float:
+    lower, upper = var.bounds
+    x = 0.0
+    if lower is not None and x < lower:
+        x = math.ceil(lower) if var.is_integer() else lower
+    if upper is not None and x > upper:
+        x = math.floor(upper) if var.is_integer() else upper
+    return x
 
 
 def _solve_contrib(
