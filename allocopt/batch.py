@@ -336,27 +336,25 @@ def _ray_results(
             timeout = None if not deadlines else max(0.0, min(deadlines) - time.perf_counter())
             ready, _ = ray.wait(list(refs), num_returns=1, timeout=timeout)
             now = time.perf_counter()
-            if not ready:
-                expired = []
-                for ref, (task, began) in list(refs.items()):
-                    deadline = _kill_deadline(task, began)
-                    if deadline is not None and now >= deadline:
-                        ray.cancel(ref, force=True)
-                        del refs[ref]
-                        message = f"still running {now - began:.0f}s after it was handed to Ray: cancelled"
-                        expired.append((task.instance, _error(task, message, now - began)))
-                hand_over()
-                yield from expired
-                continue
-            ref = ready[0]
-            task, began = refs.pop(ref)
-            try:
-                result = ray.get(ref)
-            except ray_error as exc:  # the worker died, or Ray could not run the task
-                words = _ANSI_ESCAPE.sub("", f"{type(exc).__name__}: {exc}").strip()
-                result = _error(task, f"the Ray task failed: {words}", now - began)
+            finished: list[tuple[Instance, Result]] = []
+            if ready:
+                task, began = refs.pop(ready[0])
+                try:
+                    result = ray.get(ready[0])
+                except ray_error as exc:  # the worker died, or Ray could not run the task
+                    words = _ANSI_ESCAPE.sub("", f"{type(exc).__name__}: {exc}").strip()
+                    result = _error(task, f"the Ray task failed: {words}", now - began)
+                finished.append((task.instance, result))
+            # Every round, not only when the wait times out: results of others may keep arriving meanwhile.
+            for ref, (task, began) in list(refs.items()):
+                deadline = _kill_deadline(task, began)
+                if deadline is not None and now >= deadline:
+                    ray.cancel(ref, force=True)
+                    del refs[ref]
+                    message = f"still running {now - began:.0f}s after it was handed to Ray: cancelled"
+                    finished.append((task.instance, _error(task, message, now - began)))
             hand_over()
-            yield task.instance, result
+            yield from finished
     finally:
         for ref in refs:
             ray.cancel(ref, force=True)
