@@ -132,11 +132,10 @@ def solve_model(
     if not 0 <= mip_gap < 1:
         raise UsageError(f"mip_gap must be in [0, 1), got {mip_gap}")
     if next(model.component_data_objects(pyo.Var, active=True), None) is None:
-        # Solvers answer "unknown" to a model without variables (an instance with no items): its
-        # objective is a constant, optimal by definition.
-        objective = next(model.component_data_objects(pyo.Objective, active=True), None)
-        value = _finite(pyo.value(objective.expr)) if objective is not None else 0.0
-        return MilpRun("solved", value, value, solver, "emptyModel")
+        # No variables at all (an instance with no items): no need to ask a solver, which answers "unknown".
+        constant = _evaluate_constant_model(model, solver)
+        assert constant is not None  # without variables every expression is constant
+        return constant
     if solver in CONTRIB_SOLVERS:
         if not _contrib(solver).available():
             raise UsageError(f"solver {solver!r} is not installed; available: {', '.join(available_solvers())}")
@@ -149,6 +148,7 @@ def solve_model(
     if run.status in ("error", "no_solution") and run.objective is None:
         # Variables whose every coefficient is zero are left out of what the solver sees, and HiGHS answers
         # "unknown" to the empty model that may remain (an instance whose items are all worth 0 and weigh 0).
+        # Checked only after a failure: the check reads every expression once more.
         return _evaluate_constant_model(model, solver) or run
     return run
 
